@@ -1,0 +1,29 @@
+"""What every chat platform adapter provides; the rest of Rasad knows only this."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bot.model import Alert
+
+
+class DeliveryError(Exception):
+    """A send that failed. ``permanent`` (blocked bot, deleted chat) stops retries and deactivates the chat;
+    otherwise the send is retried, not before ``retry_after`` seconds when the platform asked for a delay."""
+
+    def __init__(self, message: str, permanent: bool = False, retry_after: float | None = None):
+        super().__init__(message)
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+class Adapter(Protocol):
+    platform: str  # the value stored in chats.platform
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def send_alert(self, address: str, alert: Alert) -> None:
+        """Deliver one alert to one chat, or raise DeliveryError."""
+        ...

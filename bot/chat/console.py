@@ -1,0 +1,29 @@
+"""The console adapter: alerts printed to a stream. It runs when no platform token is set."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from bot.alerts.compose import render_text
+from bot.model import Alert
+
+CONSOLE_ADDRESS = "console"
+
+
+class ConsoleAdapter:
+    platform = "console"
+
+    def __init__(self, stream: TextIO | None = None):
+        self._stream = stream
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def send_alert(self, address: str, alert: Alert) -> None:  # noqa: ARG002 - one console
+        stream = self._stream or sys.stdout
+        stream.write(render_text(alert) + "\n\n")
+        stream.flush()

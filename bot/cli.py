@@ -1,0 +1,201 @@
+"""The ``rasad`` command line: run, check, match."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from bot.config import ConfigError, PollConfig, Settings, load_settings
+from bot.extract.matcher import Matcher
+from bot.feeds.fetch import FetchError, fetch, make_client
+from bot.feeds.parse import ParseError, item_key, parse_feed
+from bot.model import Item
+from bot.rules.load import load_rules
+
+log = logging.getLogger("bot")
+
+DEFAULT_CONFIG = "config.yaml"
+
+
+def _setup_logging(verbose: int, quiet: bool = False) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 0 else logging.INFO)
+    env_level = os.environ.get("LOG_LEVEL", "").upper()
+    if env_level in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        level = getattr(logging, env_level)
+    logging.basicConfig(stream=sys.stderr, level=level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "httpcore", "apscheduler", "aiosqlite", "alembic"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def _settings(path: str | None) -> Settings:
+    """The given config, else ./config.yaml when present, else the defaults."""
+    if path is None and Path(DEFAULT_CONFIG).is_file():
+        path = DEFAULT_CONFIG
+    return load_settings(path)
+
+
+def _print_errors(messages: list[str], stream=sys.stdout) -> None:
+    for message in messages:
+        print(message, file=stream)
+
+
+# ---------------------------------------------------------------- run
+
+async def _run(settings: Settings, once: bool) -> int:
+    from bot.service import Service
+
+    service = Service(settings)
+    try:
+        await service.start()
+        if once:
+            summary = await service.run_once()
+            print(summary.line(), flush=True)
+        else:
+            await service.run_forever()
+    finally:
+        await service.stop()
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    _setup_logging(args.verbose)
+    try:
+        settings = _settings(args.config)
+        return asyncio.run(_run(settings, args.once))
+    except ConfigError as exc:
+        _print_errors(exc.messages, sys.stderr)
+        print("rasad: not started: fix the errors above (rasad check lists them)", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+# ---------------------------------------------------------------- check
+
+def cmd_check(args: argparse.Namespace) -> int:
+    try:
+        settings = _settings(args.config)
+    except ConfigError as exc:
+        _print_errors(exc.messages)
+        return 1
+    rules_dir = Path(args.rules) if args.rules else settings.rules_dir
+    rules = load_rules(rules_dir)
+    _print_errors(rules.errors)
+    _print_errors(rules.warnings)
+    errors = list(rules.errors)
+    if not rules.errors and settings.console.watchlists != "all":
+        for wl in settings.console.watchlists:
+            if wl not in rules.watchlists:
+                msg = f"console.watchlists: unknown watchlist id {wl!r}"
+                print(msg)
+                errors.append(msg)
+    if errors:
+        print(f"{len(errors)} error(s), {len(rules.warnings)} warning(s)", file=sys.stderr)
+        return 1
+    print(f"ok: {len(rules.entities)} entities, {len(rules.watchlists)} watchlists in {len(rules.files)} files, "
+          f"{len(settings.feeds)} feeds configured, {len(rules.warnings)} warning(s)", file=sys.stderr)
+    return 0
+
+
+# ---------------------------------------------------------------- match
+
+async def _feed_items(location: str) -> list[Item]:
+    poll = PollConfig()
+    async with make_client(poll) as client:
+        result = await fetch(client, location, poll)
+    return parse_feed(result.content, result.headers, feed_name=location).items
+
+
+def _human(item: Item, match, matcher: Matcher) -> str:
+    lines = [f"{item.key}: {item.title[:100]}"]
+    for m in match.mentions:
+        entity = matcher.entities[m.entity_id]
+        lines.append(f"  {m.entity_id} [{m.start}:{m.end}] {m.text!r} ({entity.type}: {entity.name('en')})")
+    if not match.mentions:
+        lines.append("  (no entities)")
+    lines.append(f"  watchlists: {', '.join(match.watchlists) or '-'}")
+    return "\n".join(lines)
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    if (args.text is None) == (args.feed is None):
+        print("rasad match: give either TEXT or --feed PATH_OR_URL", file=sys.stderr)
+        return 2
+    if args.rules:
+        rules_dir = Path(args.rules)
+    else:
+        try:
+            rules_dir = _settings(args.config).rules_dir
+        except ConfigError as exc:
+            _print_errors(exc.messages, sys.stderr)
+            return 1
+    rules = load_rules(rules_dir)
+    if rules.errors:
+        _print_errors(rules.errors, sys.stderr)
+        return 1
+    matcher = Matcher(rules)
+    if args.text is not None:
+        items = [Item(key=item_key(None, None, args.text, ""), title=args.text)]
+    else:
+        try:
+            items = asyncio.run(_feed_items(args.feed))
+        except (FetchError, ParseError) as exc:
+            print(f"rasad match: {args.feed}: {exc}", file=sys.stderr)
+            return 1
+    for item in items:
+        match = matcher.match(item)
+        if args.json:
+            print(json.dumps({
+                "id": item.key,
+                "title": item.title,
+                "entities": [{"id": m.entity_id, "text": m.text, "start": m.start, "end": m.end}
+                             for m in match.mentions],
+                "watchlists": list(match.watchlists),
+            }, ensure_ascii=False))
+        else:
+            print(_human(item, match, matcher))
+    return 0
+
+
+# ---------------------------------------------------------------- entry point
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rasad", description="Rasad (رصد): diplomatic news alerts.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the service (poll feeds, match, send alerts)")
+    run.add_argument("--config", help=f"config file (default: ./{DEFAULT_CONFIG} when present)")
+    run.add_argument("--once", action="store_true", help="poll every feed once, deliver, print a summary, exit")
+    run.add_argument("-v", "--verbose", action="count", default=0, help="debug logging")
+    run.set_defaults(func=cmd_run)
+
+    check = sub.add_parser("check", help="validate config and rules; exit 1 with file:line: message")
+    check.add_argument("--config", help=f"config file (default: ./{DEFAULT_CONFIG} when present)")
+    check.add_argument("--rules", help="rules directory (default: the config's 'rules')")
+    check.set_defaults(func=cmd_check)
+
+    match = sub.add_parser("match", help="show what the engine finds in a text or a feed")
+    match.add_argument("text", nargs="?", help="text to match")
+    match.add_argument("--feed", help="feed file path or URL: match each of its items")
+    match.add_argument("--rules", help="rules directory (default: the config's 'rules', else ./rules)")
+    match.add_argument("--config", help=f"config file (default: ./{DEFAULT_CONFIG} when present)")
+    match.add_argument("--json", action="store_true", help="one JSON object per item, nothing else on stdout")
+    match.set_defaults(func=cmd_match)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command != "run":
+        logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(levelname)s: %(message)s")
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,118 @@
+"""config.yaml + environment → typed settings. Secrets come only from the environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from ruamel.yaml.comments import CommentedMap
+
+from bot.yamlfile import display_path, parse_yaml, plain, validation_errors
+
+DEFAULT_DATABASE = "sqlite+aiosqlite:///rasad.db"
+
+
+class ConfigError(Exception):
+    """Configuration that cannot be used; ``messages`` are ``file:line: message`` lines."""
+
+    def __init__(self, messages: list[str]):
+        super().__init__("\n".join(messages))
+        self.messages = messages
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FeedConfig(_Strict):
+    name: str = Field(min_length=1)
+    url: str = Field(min_length=1)  # http(s) URL, file:// URL or a local path
+    language: Literal["ar", "en"] | None = None
+    interval: int | None = Field(default=None, ge=10, le=7 * 86400)
+
+
+class ConsoleConfig(_Strict):
+    language: Literal["ar", "en"] = "en"
+    watchlists: Literal["all"] | list[str] = "all"
+
+
+class PollConfig(_Strict):
+    interval: int = Field(default=300, ge=10, le=7 * 86400)  # default per-feed interval, seconds
+    tick: float = Field(default=10, gt=0, le=300)  # how often the store is asked which feeds are due
+    timeout: float = Field(default=20, gt=0, le=300)  # total seconds for one fetch
+    connect_timeout: float = Field(default=10, gt=0, le=120)
+    max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    concurrency: int = Field(default=8, ge=1, le=256)
+    user_agent: str = "Rasad/0.1 (+https://github.com/rasad; diplomatic news monitor)"
+
+
+class DeliveryConfig(_Strict):
+    tick: float = Field(default=2, gt=0, le=60)
+    max_attempts: int = Field(default=8, ge=1, le=100)
+
+
+class Settings(_Strict):
+    database: str = DEFAULT_DATABASE
+    rules: str = "rules/"
+    feeds: list[FeedConfig] = Field(default_factory=list)
+    console: ConsoleConfig = Field(default_factory=ConsoleConfig)
+    poll: PollConfig = Field(default_factory=PollConfig)
+    delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+    # not from YAML: where the file was, to resolve relative paths
+    base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
+
+    @field_validator("feeds")
+    @classmethod
+    def _unique_urls(cls, feeds: list[FeedConfig]) -> list[FeedConfig]:
+        seen = set()
+        for feed in feeds:
+            if feed.url in seen:
+                raise ValueError(f"feed url listed twice: {feed.url}")
+            seen.add(feed.url)
+        return feeds
+
+    @property
+    def rules_dir(self) -> Path:
+        return self.resolve_path(self.rules)
+
+    def resolve_path(self, value: str) -> Path:
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
+    def feed_location(self, url: str) -> str:
+        """A feed's URL, with a relative local path made absolute against the config file's folder."""
+        if "://" in url:
+            return url
+        return str(self.resolve_path(url))
+
+
+def load_settings(path: str | Path | None, env: dict[str, str] | None = None) -> Settings:
+    """Read config.yaml (or defaults when ``path`` is None) and apply the environment."""
+    env = os.environ if env is None else env
+    data: dict = {}
+    base_dir = Path.cwd()
+    if path is not None:
+        path = Path(path)
+        file = display_path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError([f"{file}:0: cannot read config: {exc.strerror or exc}"]) from None
+        doc, problem = parse_yaml(text)
+        if problem is not None:
+            raise ConfigError([f"{file}:{problem[0]}: {problem[1]}"])
+        if doc is not None and not isinstance(doc, CommentedMap):
+            raise ConfigError([f"{file}:1: the config must be a mapping of keys"])
+        base_dir = path.resolve().parent
+        try:
+            settings = Settings.model_validate({**plain(doc or {}), "base_dir": base_dir})
+        except ValidationError as exc:
+            raise ConfigError([f"{file}:{line}: {msg}" for line, msg in validation_errors(exc, doc, 1)]) from None
+    else:
+        settings = Settings.model_validate({**data, "base_dir": base_dir})
+    if env.get("DATABASE_URL"):
+        settings.database = env["DATABASE_URL"]
+    return settings

@@ -1,0 +1,122 @@
+"""Compile entity names, aliases and resolution numbers into one Aho-Corasick automaton.
+
+Matching cost per item is one pass of the automaton over the normalized text, plus a check of
+each candidate hit; it does not grow with the number of aliases.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import ahocorasick
+
+from bot.model import Entity
+from bot.text.lang import is_arabic_letter
+from bot.text.normalize import normalize
+
+# Common ways news copy names a UN Security Council resolution; {n} is the number.
+RESOLUTION_FORMS_EN = (
+    "resolution {n}",
+    "resolution no. {n}",
+    "resolution number {n}",
+    "unscr {n}",
+    "unsc resolution {n}",
+    "s/res/{n}",
+    "un resolution {n}",
+    "u.n. resolution {n}",
+    "security council resolution {n}",
+    "un security council resolution {n}",
+    "u.n. security council resolution {n}",
+    "united nations security council resolution {n}",
+)
+RESOLUTION_FORMS_AR = (
+    "القرار {n}",
+    "القرار رقم {n}",
+    "القرار الاممي {n}",
+    "القرار الاممي رقم {n}",
+    "القرار الدولي {n}",
+    "القرار الدولي رقم {n}",
+    "قرار مجلس الامن {n}",
+    "قرار مجلس الامن رقم {n}",
+    "قرار مجلس الامن الدولي {n}",
+    "قرار مجلس الامن الدولي رقم {n}",
+    "القرار {n} الصادر عن مجلس الامن",
+    "قرار الامم المتحده {n}",
+    "قرار الامم المتحده رقم {n}",
+    "القرار الاممي الرقم {n}",
+)
+
+_ALL_CAPS = re.compile(r"^[^a-z]*[A-Z][^a-z]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    """One surface form of one entity, as the automaton stores it."""
+
+    entity_id: str
+    cased: str | None  # set when the alias is written in capitals: the hit must match it exactly
+    arabic_start: bool  # the form starts with an Arabic letter: proclitics may precede it
+    starts_with_al: bool  # the form starts with the article ال
+    lil_form: bool  # the form is ل + (alias without its alef): للجنه for اللجنه
+
+
+def is_caps_alias(alias: str) -> bool:
+    """UN, US, UNSC, OPCW, U.N.: written in capitals, so it matches only in capitals."""
+    letters = [c for c in alias if c.isalpha()]
+    return len(letters) >= 1 and bool(_ALL_CAPS.match(alias)) and all(c.isascii() for c in letters)
+
+
+def entity_forms(entity: Entity) -> list[str]:
+    """Every surface form of an entity: names, aliases and, for a resolution, the common forms."""
+    forms: list[str] = list(entity.names.values())
+    for aliases in entity.aliases.values():
+        forms.extend(aliases)
+    if entity.resolution is not None:
+        forms.extend(f.format(n=entity.resolution) for f in RESOLUTION_FORMS_EN + RESOLUTION_FORMS_AR)
+    return forms
+
+
+class Catalog:
+    """The compiled automaton; build once per rules (re)load, share between tasks."""
+
+    def __init__(self, entities: Iterable[Entity]):
+        self.entities: dict[str, Entity] = {}
+        self._automaton = ahocorasick.Automaton()
+        table: dict[str, dict[tuple, Pattern]] = {}
+        for entity in entities:
+            self.entities[entity.id] = entity
+            for form in entity_forms(entity):
+                for key, pattern in self._patterns(entity.id, form):
+                    table.setdefault(key, {})[
+                        (pattern.entity_id, pattern.cased, pattern.lil_form)
+                    ] = pattern
+        for key, patterns in table.items():
+            self._automaton.add_word(key, (len(key), tuple(patterns.values())))
+        self.size = len(table)
+        if table:
+            self._automaton.make_automaton()
+
+    @staticmethod
+    def _patterns(entity_id: str, form: str) -> list[tuple[str, Pattern]]:
+        norm = normalize(form)
+        key = norm.folded
+        if not key:
+            return []
+        cased = norm.cased if is_caps_alias(form) else None
+        arabic = is_arabic_letter(key[0])
+        al = arabic and key.startswith("ال") and len(key) > 2
+        out = [(key, Pattern(entity_id, cased, arabic, al, False))]
+        if al:
+            # ل + ال drops the alef: للاسد for ل + الاسد; before a word that starts with ل one lam
+            # goes too: للجنه for ل + اللجنه.
+            lil = key[1:] if key[2] == "ل" else "ل" + key[1:]
+            out.append((lil, Pattern(entity_id, None, True, True, True)))
+        return out
+
+    def iter_hits(self, folded: str):
+        """(end_index_inclusive, key_length, patterns) for every occurrence of every key."""
+        if self.size == 0:
+            return iter(())
+        return self._automaton.iter(folded)

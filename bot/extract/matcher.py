@@ -1,0 +1,26 @@
+"""Item → Match: mentions of catalogue entities, then the watchlists that fire."""
+
+from __future__ import annotations
+
+from bot.extract.catalog import Catalog
+from bot.extract.mentions import find_mentions
+from bot.model import Entity, Item, Match, Watchlist
+from bot.rules.engine import firing_watchlists
+from bot.rules.load import Rules
+
+
+class Matcher:
+    """Compiled once per rules (re)load; ``match`` is pure and cheap to call per item."""
+
+    def __init__(self, rules: Rules):
+        self.entities: dict[str, Entity] = dict(rules.entities)
+        self.watchlists: dict[str, Watchlist] = dict(rules.watchlists)
+        self.catalog = Catalog(self.entities.values())
+
+    def match_text(self, text: str) -> Match:
+        mentions = tuple(find_mentions(self.catalog, text))
+        ids = {m.entity_id for m in mentions}
+        return Match(mentions, tuple(firing_watchlists(self.watchlists.values(), ids)))
+
+    def match(self, item: Item) -> Match:
+        return self.match_text(item.text)

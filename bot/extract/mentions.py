@@ -1,0 +1,79 @@
+"""Find the catalogue's entities in a text: whole words, Arabic proclitics, longest match wins."""
+
+from __future__ import annotations
+
+import re
+
+from bot.extract.catalog import Catalog, Pattern
+from bot.model import Mention
+from bot.text.normalize import Normalized, is_word_char, normalize
+
+# Proclitics an Arabic word may carry before a form that does not start with ال:
+# و/ف, then ب/ل/ك, then ال (ل + ال is written لل).
+_PROCLITICS_BARE = re.compile(r"^[وف]?(?:[بك]?ال|لل|[بلك])?$")
+# ... and before a form that starts with ال (the form itself holds the article).
+_PROCLITICS_AL = re.compile(r"^[وف]?[بك]?$")
+# ... and before the لل spelling of such a form (the form holds the ل).
+_PROCLITICS_LIL = re.compile(r"^[وف]?$")
+
+
+def _word_start(text: str, index: int) -> int:
+    while index > 0 and is_word_char(text[index - 1]):
+        index -= 1
+    return index
+
+
+def _start_ok(text: str, start: int, pattern: Pattern) -> bool:
+    if start == 0 or not is_word_char(text[start - 1]):
+        return True
+    if not pattern.arabic_start:
+        return False
+    prefix = text[_word_start(text, start):start]
+    if pattern.lil_form:
+        return bool(_PROCLITICS_LIL.match(prefix))
+    if pattern.starts_with_al:
+        return bool(_PROCLITICS_AL.match(prefix))
+    return bool(_PROCLITICS_BARE.match(prefix))
+
+
+def _end_ok(text: str, end: int) -> bool:
+    return end >= len(text) or not is_word_char(text[end])
+
+
+def find_mentions_normalized(catalog: Catalog, norm: Normalized) -> list[Mention]:
+    folded = norm.folded
+    candidates: list[tuple[int, int, str]] = []  # (start, end, entity id) in normalized text
+    for last, (length, patterns) in catalog.iter_hits(folded):
+        start, end = last - length + 1, last + 1
+        if not _end_ok(folded, end):
+            continue
+        for pattern in patterns:
+            if pattern.cased is not None and norm.cased[start:end] != pattern.cased:
+                continue
+            if _start_ok(folded, start, pattern):
+                candidates.append((start, end, pattern.entity_id))
+    # Longest first, then leftmost; keep those that overlap nothing kept already.
+    candidates.sort(key=lambda c: (-(c[1] - c[0]), c[0], c[2]))
+    taken: list[tuple[int, int]] = []
+    kept: list[tuple[int, int, str]] = []
+    for start, end, entity_id in candidates:
+        if any(start < t_end and t_start < end for t_start, t_end in taken):
+            # the same span may name two entities (a shared alias): keep both
+            if (start, end) not in taken:
+                continue
+        taken.append((start, end))
+        kept.append((start, end, entity_id))
+    kept.sort()
+    out = []
+    seen: set[tuple[int, int, str]] = set()
+    for start, end, entity_id in kept:
+        o_start, o_end = norm.span(start, end)
+        if (o_start, o_end, entity_id) in seen:
+            continue
+        seen.add((o_start, o_end, entity_id))
+        out.append(Mention(entity_id, norm.original[o_start:o_end], o_start, o_end))
+    return out
+
+
+def find_mentions(catalog: Catalog, text: str) -> list[Mention]:
+    return find_mentions_normalized(catalog, normalize(text))

@@ -1,0 +1,147 @@
+"""Fetch a feed's bytes: local file or HTTP(S) with conditional GET, timeouts, size and redirect caps."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import httpx
+
+from bot.config import PollConfig
+
+
+class FetchError(Exception):
+    """A fetch that failed; ``kind`` is a short machine word (timeout, http, too_large, network, ...)."""
+
+    def __init__(self, kind: str, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.kind = kind
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    content: bytes = b""
+    not_modified: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
+    etag: str | None = None
+    last_modified: str | None = None
+    status: int = 200
+
+
+def is_remote(location: str) -> bool:
+    return urlparse(location).scheme in ("http", "https")
+
+
+def local_path(location: str) -> Path:
+    parsed = urlparse(location)
+    if parsed.scheme == "file":
+        return Path(unquote(parsed.path))
+    return Path(location)
+
+
+def make_client(poll: PollConfig) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(poll.timeout, connect=poll.connect_timeout),
+        follow_redirects=True,
+        max_redirects=poll.max_redirects,
+        headers={"User-Agent": poll.user_agent, "Accept": "application/rss+xml, application/atom+xml, "
+                 "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"},
+        limits=httpx.Limits(max_connections=poll.concurrency * 2, max_keepalive_connections=poll.concurrency),
+    )
+
+
+def _read_local(path: Path, max_bytes: int) -> bytes:
+    with path.open("rb") as fh:
+        data = fh.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise FetchError("too_large", f"file is larger than {max_bytes} bytes")
+    return data
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            from datetime import UTC, datetime
+
+            return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
+        except (TypeError, ValueError):
+            return None
+
+
+async def fetch(
+    client: httpx.AsyncClient,
+    location: str,
+    poll: PollConfig,
+    etag: str | None = None,
+    last_modified: str | None = None,
+) -> FetchResult:
+    """The feed's bytes, or ``not_modified``; raises FetchError with a reason a person can read."""
+    if not is_remote(location):
+        path = local_path(location)
+        if urlparse(location).scheme not in ("", "file") and not path.exists():
+            raise FetchError("unsupported", f"unsupported URL scheme in {location!r}")
+        try:
+            data = await asyncio.to_thread(_read_local, path, poll.max_bytes)
+        except FileNotFoundError:
+            raise FetchError("not_found", f"no such file: {path}") from None
+        except IsADirectoryError:
+            raise FetchError("not_found", f"is a directory, not a feed file: {path}") from None
+        except OSError as exc:
+            raise FetchError("io", f"cannot read {path}: {exc.strerror or exc}") from None
+        return FetchResult(content=data)
+
+    headers = {}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    try:
+        async with asyncio.timeout(poll.timeout):
+            async with client.stream("GET", location, headers=headers) as response:
+                resp_headers = {k.lower(): v for k, v in response.headers.items()}
+                if response.status_code == 304:
+                    return FetchResult(not_modified=True, headers=resp_headers, etag=etag,
+                                       last_modified=last_modified, status=304)
+                if response.status_code >= 400:
+                    raise FetchError(
+                        "http",
+                        f"HTTP {response.status_code} {response.reason_phrase}".strip(),
+                        retry_after=_retry_after(resp_headers.get("retry-after")),
+                    )
+                declared = resp_headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > poll.max_bytes:
+                    raise FetchError("too_large", f"body of {declared} bytes is over the {poll.max_bytes} cap")
+                chunks, size = [], 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > poll.max_bytes:
+                        raise FetchError("too_large", f"body is over the {poll.max_bytes} byte cap")
+                    chunks.append(chunk)
+                return FetchResult(
+                    content=b"".join(chunks),
+                    headers=resp_headers,
+                    etag=resp_headers.get("etag"),
+                    last_modified=resp_headers.get("last-modified"),
+                    status=response.status_code,
+                )
+    except TimeoutError:
+        raise FetchError("timeout", f"no complete answer within {poll.timeout:g} s") from None
+    except httpx.TimeoutException:
+        raise FetchError("timeout", "timed out") from None
+    except httpx.TooManyRedirects:
+        raise FetchError("redirects", f"more than {poll.max_redirects} redirects") from None
+    except httpx.DecodingError as exc:
+        raise FetchError("decoding", f"bad content encoding: {exc}") from None
+    except httpx.InvalidURL as exc:
+        raise FetchError("url", f"invalid URL: {exc}") from None
+    except httpx.HTTPError as exc:
+        raise FetchError("network", f"{type(exc).__name__}: {exc}") from None

@@ -1,0 +1,156 @@
+"""Parse fetched bytes with feedparser into Items with stable keys and plain-text summaries."""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import html
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+
+import feedparser
+
+from bot.model import Item
+from bot.text.lang import detect_language
+
+MAX_TITLE = 1000
+MAX_SUMMARY = 5000
+
+
+class ParseError(Exception):
+    """The bytes are not a feed we can read; the message says why."""
+
+
+@dataclass
+class ParsedFeed:
+    title: str = ""
+    items: list[Item] = field(default_factory=list)
+    warning: str | None = None  # set when feedparser had to recover from malformed input
+
+
+class _TextExtractor(HTMLParser):
+    _BLOCK = {"p", "br", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "ul", "ol", "table"}
+    _SKIP = {"script", "style", "noscript", "template"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):  # noqa: ARG002
+        if tag in self._SKIP:
+            self._skip += 1
+        elif tag in self._BLOCK:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag):
+        if tag in self._SKIP and self._skip:
+            self._skip -= 1
+        elif tag in self._BLOCK:
+            self.parts.append(" ")
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+_WS = re.compile(r"\s+")
+
+
+def strip_html(value: str) -> str:
+    """Plain text of an HTML fragment: tags dropped, entities decoded, white space collapsed."""
+    if not value:
+        return ""
+    if "<" not in value and "&" not in value:
+        return _WS.sub(" ", value).strip()
+    parser = _TextExtractor()
+    try:
+        parser.feed(value)
+        parser.close()
+        text = "".join(parser.parts)
+    except Exception:  # noqa: BLE001 - HTMLParser is lenient, but never lose an item over markup
+        text = re.sub(r"<[^>]*>", " ", value)
+    return _WS.sub(" ", html.unescape(text)).strip()
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _published(entry) -> datetime | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        value = entry.get(key)
+        if value:
+            try:
+                return datetime.fromtimestamp(calendar.timegm(value), UTC).replace(tzinfo=None)
+            except (OverflowError, ValueError, TypeError):
+                continue
+    return None
+
+
+def item_key(guid: str | None, link: str | None, title: str, summary: str) -> str:
+    """Stable across polls: the guid, else the link, else a hash of title and summary."""
+    if guid and guid.strip():
+        return guid.strip()
+    if link and link.strip():
+        return link.strip()
+    return "sha256:" + hashlib.sha256(f"{title}\n{summary}".encode()).hexdigest()
+
+
+def _language(value: str | None) -> str | None:
+    if not value:
+        return None
+    code = value.strip().lower()[:2]
+    return code if code in ("ar", "en") else None
+
+
+def parse_feed(
+    content: bytes,
+    headers: dict[str, str] | None = None,
+    feed_name: str = "",
+    language: str | None = None,
+) -> ParsedFeed:
+    try:
+        parsed = feedparser.parse(content, response_headers=headers or {}, sanitize_html=False)
+    except Exception as exc:  # noqa: BLE001 - feedparser may raise on pathological input
+        raise ParseError(f"feedparser failed: {type(exc).__name__}: {exc}") from None
+    bozo = parsed.get("bozo_exception") if parsed.get("bozo") else None
+    entries = parsed.get("entries") or []
+    if not entries:
+        if bozo is not None:
+            raise ParseError(f"not a readable feed: {type(bozo).__name__}: {bozo}")
+        if not parsed.get("version"):
+            raise ParseError("not a feed: no RSS or Atom structure found")
+    feed_meta = parsed.get("feed") or {}
+    feed_language = language or _language(feed_meta.get("language"))
+    out = ParsedFeed(title=strip_html(feed_meta.get("title", "")))
+    if bozo is not None and entries:
+        out.warning = f"recovered from malformed feed: {type(bozo).__name__}: {bozo}"
+    seen: set[str] = set()
+    for entry in entries:
+        title = _clip(strip_html(entry.get("title", "")), MAX_TITLE)
+        raw_summary = entry.get("summary", "")
+        if not raw_summary and entry.get("content"):
+            raw_summary = entry["content"][0].get("value", "")
+        summary = _clip(strip_html(raw_summary), MAX_SUMMARY)
+        if not title and not summary:
+            continue
+        link = entry.get("link", "") or ""
+        key = item_key(entry.get("id"), link, title, summary)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.items.append(
+            Item(
+                key=key,
+                title=title or _clip(summary, 120),
+                summary=summary,
+                link=link.strip(),
+                published=_published(entry),
+                language=feed_language or detect_language(f"{title} {summary}"),
+                feed_name=feed_name or out.title,
+            )
+        )
+    return out

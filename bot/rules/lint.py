@@ -1,0 +1,54 @@
+"""Lint of loaded rules: risky aliases are warnings, not errors (the rules still load)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.extract.catalog import entity_forms, is_caps_alias
+from bot.text.normalize import normalize_key
+
+if TYPE_CHECKING:
+    from bot.rules.load import Rules
+
+# Frequent words that make unsafe aliases on their own (normalized form).
+COMMON_WORDS = frozenset(
+    normalize_key(w)
+    for w in (
+        # Arabic function words and frequent news words
+        "في من الى على عن مع هذا هذه ذلك التي الذي كان قال قالت بين بعد قبل حتى او ام لا ما لم لن "
+        "اليوم امس الان رئيس وزير وزارة دولة حكومة مجلس قرار القرار الرئيس اسد الاسد سلام امن الامن "
+        "عام جديد كل عدد خلال اجل حول ضد عبر"
+    ).split()
+    + (
+        # English
+        "the a an of in on at to for and or but is are was were be by with from as it its this that "
+        "us may will can new president minister government state council security peace act law "
+        "general union march"
+    ).split()
+)
+MIN_ALIAS_CHARS = 3
+
+
+def lint(rules: Rules) -> list[str]:
+    warnings: list[str] = []
+    owners: dict[str, list[str]] = {}
+    for entity in rules.entities.values():
+        for form in dict.fromkeys(entity_forms(entity)):
+            key = normalize_key(form)
+            if not key:
+                continue
+            if entity.id not in owners.setdefault(key, []):
+                owners[key].append(entity.id)
+            if entity.resolution is not None:
+                continue
+            if len(key.replace(" ", "")) < MIN_ALIAS_CHARS and not is_caps_alias(form):
+                warnings.append(f"{entity.source}: warning: entity {entity.id!r}: alias {form!r} is too short "
+                                "to be safe (write it in capitals to match only capitals)")
+            elif key in COMMON_WORDS and not is_caps_alias(form):
+                warnings.append(f"{entity.source}: warning: entity {entity.id!r}: alias {form!r} is a common "
+                                "word and will match ordinary text")
+    for key, ids in owners.items():
+        if len(ids) > 1:
+            first = rules.entities[ids[0]]
+            warnings.append(f"{first.source}: warning: alias {key!r} is shared by entities {', '.join(ids)}")
+    return warnings

@@ -1,0 +1,221 @@
+"""Wiring: store, rules, polling, matching, delivery; one asyncio loop runs them all."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import signal
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import httpx
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.chat.base import Adapter
+from bot.chat.console import CONSOLE_ADDRESS, ConsoleAdapter
+from bot.config import ConfigError, Settings
+from bot.delivery.outbox import deliver_pending
+from bot.extract.matcher import Matcher
+from bot.feeds.fetch import FetchError, fetch, make_client
+from bot.feeds.parse import ParseError, parse_feed
+from bot.rules.load import load_rules
+from bot.store import queries
+from bot.store.db import create_engine, migrate, safe_url, utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 6 * 3600
+
+
+@dataclass
+class PollSummary:
+    feeds_polled: int = 0
+    feeds_failed: int = 0
+    new_items: int = 0
+    deliveries_created: int = 0
+    alerts_sent: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        text = f"{self.feeds_polled} feeds polled, {self.new_items} new items, {self.alerts_sent} alerts sent"
+        if self.feeds_failed:
+            text += f", {self.feeds_failed} feeds failed"
+        return text
+
+
+def next_check(interval: int, now: datetime, jitter: float = 0.1) -> datetime:
+    return now + timedelta(seconds=interval * (1 + random.uniform(-jitter, jitter)))
+
+
+class Service:
+    def __init__(self, settings: Settings, adapters: list[Adapter] | None = None):
+        self.settings = settings
+        self.adapters: dict[str, Adapter] = {a.platform: a for a in (adapters or [ConsoleAdapter()])}
+        self.engine = None
+        self.matcher: Matcher | None = None
+        self._client: httpx.AsyncClient | None = None
+        self._stop = asyncio.Event()
+
+    # ------------------------------------------------------------ start and stop
+
+    async def start(self) -> None:
+        """Load rules (refusing a broken or empty rule set), migrate the store, sync feeds and chats."""
+        rules = load_rules(self.settings.rules_dir)
+        if rules.errors:
+            raise ConfigError(rules.errors)
+        for warning in rules.warnings:
+            log.warning("%s", warning)
+        self.matcher = Matcher(rules)
+        log.info("rules: %d entities, %d watchlists, %d aliases from %s", len(rules.entities),
+                 len(rules.watchlists), self.matcher.catalog.size, self.settings.rules_dir)
+        self.engine = create_engine(self.settings.database)
+        log.info("database: %s", safe_url(self.settings.database))
+        await migrate(self.engine)
+        await queries.sync_config_feeds(self.engine, [
+            (self.settings.feed_location(f.url), f.name, f.language, f.interval) for f in self.settings.feeds
+        ])
+        requeued = await queries.requeue_interrupted(self.engine)
+        if requeued:
+            log.warning("%d deliveries were interrupted mid-send by the last stop; they will be sent again",
+                        requeued)
+        if "console" in self.adapters:
+            await self._sync_console_chat()
+        self._client = make_client(self.settings.poll)
+        for adapter in self.adapters.values():
+            await adapter.start()
+
+    async def _sync_console_chat(self) -> None:
+        console = self.settings.console
+        wanted = list(self.matcher.watchlists) if console.watchlists == "all" else list(console.watchlists)
+        unknown = [w for w in wanted if w not in self.matcher.watchlists]
+        if unknown:
+            raise ConfigError([f"console.watchlists: unknown watchlist id {w!r}" for w in unknown])
+        chat = await queries.ensure_chat(self.engine, "console", CONSOLE_ADDRESS, console.language)
+        await queries.set_chat_language(self.engine, chat.id, console.language)
+        await queries.set_chat_active(self.engine, chat.id, True)
+        await queries.replace_subscriptions(self.engine, chat.id, "watchlist", wanted)
+
+    async def stop(self) -> None:
+        for adapter in self.adapters.values():
+            try:
+                await adapter.stop()
+            except Exception:  # noqa: BLE001
+                log.exception("stopping the %s adapter failed", adapter.platform)
+        if self._client is not None:
+            await self._client.aclose()
+        if self.engine is not None:
+            await self.engine.dispose()
+
+    # ------------------------------------------------------------ polling
+
+    async def poll_feed(self, feed: queries.FeedRow, summary: PollSummary) -> None:
+        """Fetch, parse, keep new items, match, create deliveries. Never raises for a bad feed."""
+        poll = self.settings.poll
+        interval = feed.interval or poll.interval
+        now = utcnow()
+        try:
+            result = await fetch(self._client, feed.url, poll, feed.etag, feed.last_modified)
+            if result.not_modified:
+                log.debug("feed %s: not modified", feed.name)
+                await queries.record_poll_success(self.engine, feed.id, next_check(interval, now),
+                                                  result.etag, result.last_modified)
+                summary.feeds_polled += 1
+                return
+            parsed = await asyncio.to_thread(parse_feed, result.content, result.headers, feed.name, feed.language)
+        except (FetchError, ParseError) as exc:
+            await self._poll_failed(feed, str(exc), getattr(exc, "retry_after", None), summary)
+            return
+        except Exception as exc:  # noqa: BLE001 - one feed's bug must not stop the others
+            log.exception("feed %s (%s): unexpected error", feed.name, feed.url)
+            await self._poll_failed(feed, f"{type(exc).__name__}: {exc}", None, summary)
+            return
+        if parsed.warning:
+            log.warning("feed %s: %s", feed.name, parsed.warning)
+        fresh_keys = await queries.new_item_keys(self.engine, feed.id, [i.key for i in parsed.items])
+        fresh = [i for i in parsed.items if i.key in fresh_keys]
+        matched = [(item, self.matcher.match(item)) for item in fresh]
+        stored = await queries.store_items(self.engine, feed.id, matched)
+        for entry in stored:
+            targets = await queries.subscribers(self.engine, entry.match.watchlists, entry.match.entity_ids)
+            if targets:
+                summary.deliveries_created += await queries.create_deliveries(self.engine, entry.id, targets)
+        await queries.record_poll_success(self.engine, feed.id, next_check(interval, now),
+                                          result.etag, result.last_modified)
+        summary.feeds_polled += 1
+        summary.new_items += len(stored)
+        log.info("feed %s: %d items, %d new, %d matched a watchlist", feed.name, len(parsed.items), len(stored),
+                 sum(1 for s in stored if s.match.watchlists))
+
+    async def _poll_failed(self, feed: queries.FeedRow, reason: str, retry_after: float | None,
+                           summary: PollSummary) -> None:
+        interval = feed.interval or self.settings.poll.interval
+        delay = min(interval * 2 ** min(feed.error_count, 10), MAX_BACKOFF)
+        delay = max(delay, retry_after or 0)
+        log.warning("feed %s (%s) failed: %s; next try in %.0f s", feed.name, feed.url, reason, delay)
+        await queries.record_poll_failure(self.engine, feed.id, reason, utcnow() + timedelta(seconds=delay))
+        summary.feeds_polled += 1
+        summary.feeds_failed += 1
+        summary.errors.append(f"{feed.name}: {reason}")
+
+    async def poll_feeds(self, feeds: list[queries.FeedRow], summary: PollSummary) -> None:
+        limit = asyncio.Semaphore(self.settings.poll.concurrency)
+
+        async def one(feed):
+            async with limit:
+                await self.poll_feed(feed, summary)
+
+        await asyncio.gather(*(one(f) for f in feeds))
+
+    async def deliver(self, summary: PollSummary | None = None) -> int:
+        stats = await deliver_pending(self.engine, self.adapters, self.matcher, self.settings.delivery.max_attempts)
+        if summary is not None:
+            summary.alerts_sent += stats.sent
+        return stats.sent
+
+    # ------------------------------------------------------------ modes
+
+    async def run_once(self) -> PollSummary:
+        """Poll every active feed once, whatever its schedule, then deliver what is due."""
+        summary = PollSummary()
+        await self.poll_feeds(await queries.list_feeds(self.engine), summary)
+        await self.deliver(summary)
+        return summary
+
+    async def _poll_due(self) -> None:
+        feeds = await queries.due_feeds(self.engine)
+        if feeds:
+            summary = PollSummary()
+            await self.poll_feeds(feeds, summary)
+            if summary.deliveries_created:
+                await self.deliver()
+
+    async def _deliver_tick(self) -> None:
+        await self.deliver()
+
+    async def run_forever(self) -> None:
+        """The scheduler asks the store which feeds are due every ``poll.tick`` seconds; until SIGTERM."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, self._stop.set)
+            except (NotImplementedError, RuntimeError):  # pragma: no cover - non-main thread
+                pass
+        scheduler = AsyncIOScheduler(event_loop=loop, timezone="UTC")
+        now = datetime.now().astimezone()
+        defaults = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 30}
+        scheduler.add_job(self._poll_due, "interval", seconds=self.settings.poll.tick, id="poll",
+                          next_run_time=now, **defaults)
+        scheduler.add_job(self._deliver_tick, "interval", seconds=self.settings.delivery.tick, id="deliver",
+                          next_run_time=now, **defaults)
+        scheduler.start()
+        log.info("rasad running: %d feeds, adapters: %s", len(await queries.list_feeds(self.engine)),
+                 ", ".join(self.adapters))
+        try:
+            await self._stop.wait()
+        finally:
+            log.info("stopping")
+            scheduler.shutdown(wait=False)
+
+    def request_stop(self) -> None:
+        self._stop.set()

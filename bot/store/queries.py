@@ -1,0 +1,350 @@
+"""Everything the service asks of the database, as plain async functions on plain data."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.model import Item, Match, Mention
+from bot.store.db import utcnow
+from bot.store.tables import chats, deliveries, feeds, items, subscriptions
+
+
+def _insert(conn: AsyncConnection, table):
+    """INSERT ... ON CONFLICT DO NOTHING for the connection's dialect."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if conn.dialect.name == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    raise RuntimeError(f"unsupported database dialect {conn.dialect.name}")
+
+
+@dataclass(frozen=True)
+class FeedRow:
+    id: int
+    url: str
+    name: str
+    language: str | None
+    interval: int | None
+    etag: str | None
+    last_modified: str | None
+    error_count: int
+    next_check_at: datetime
+    last_success_at: datetime | None
+    last_error: str | None
+    active: bool
+
+
+@dataclass(frozen=True)
+class StoredItem:
+    id: int
+    item: Item
+    match: Match
+
+
+@dataclass(frozen=True)
+class ChatRow:
+    id: int
+    platform: str
+    address: str
+    language: str
+    active: bool
+    muted_until: datetime | None
+
+
+@dataclass(frozen=True)
+class DeliveryJob:
+    id: int
+    attempts: int
+    chat: ChatRow
+    stored: StoredItem
+    watchlists: tuple[str, ...]
+    entities: tuple[str, ...]
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+# ---------------------------------------------------------------- feeds
+
+_FEED_COLS = (feeds.c.id, feeds.c.url, feeds.c.name, feeds.c.language, feeds.c.interval, feeds.c.etag,
+              feeds.c.last_modified, feeds.c.error_count, feeds.c.next_check_at, feeds.c.last_success_at,
+              feeds.c.last_error, feeds.c.active)
+
+
+def _feed_row(row) -> FeedRow:
+    return FeedRow(**row._mapping)
+
+
+async def sync_config_feeds(engine: AsyncEngine, configured: Sequence[tuple[str, str, str | None, int | None]]):
+    """Make the store's config feeds equal to config.yaml's (url, name, language, interval) list.
+
+    Feeds added from chat are left alone; config feeds no longer listed are deactivated, not deleted
+    (their seen items keep them from alerting twice if they come back).
+    """
+    now = utcnow()
+    urls = [c[0] for c in configured]
+    async with engine.begin() as conn:
+        existing = {r.url: r for r in (await conn.execute(select(feeds.c.id, feeds.c.url))).all()}
+        for url, name, language, interval in configured:
+            if url in existing:
+                await conn.execute(
+                    update(feeds).where(feeds.c.url == url).values(
+                        name=name, language=language, interval=interval, active=True, source="config")
+                )
+            else:
+                await conn.execute(insert(feeds).values(
+                    url=url, name=name, language=language, interval=interval, source="config",
+                    active=True, next_check_at=now, created_at=now))
+        await conn.execute(
+            update(feeds).where(and_(feeds.c.source == "config", feeds.c.url.not_in(urls) if urls else True))
+            .values(active=False)
+        )
+
+
+async def list_feeds(engine: AsyncEngine, active_only: bool = True) -> list[FeedRow]:
+    query = select(*_FEED_COLS).order_by(feeds.c.id)
+    if active_only:
+        query = query.where(feeds.c.active.is_(True))
+    async with engine.connect() as conn:
+        return [_feed_row(r) for r in (await conn.execute(query)).all()]
+
+
+async def due_feeds(engine: AsyncEngine, now: datetime | None = None, limit: int = 1000) -> list[FeedRow]:
+    now = now or utcnow()
+    query = (select(*_FEED_COLS).where(feeds.c.active.is_(True), feeds.c.next_check_at <= now)
+             .order_by(feeds.c.next_check_at).limit(limit))
+    async with engine.connect() as conn:
+        return [_feed_row(r) for r in (await conn.execute(query)).all()]
+
+
+async def record_poll_success(engine: AsyncEngine, feed_id: int, next_check_at: datetime,
+                              etag: str | None, last_modified: str | None) -> None:
+    now = utcnow()
+    async with engine.begin() as conn:
+        await conn.execute(update(feeds).where(feeds.c.id == feed_id).values(
+            etag=etag, last_modified=last_modified, next_check_at=next_check_at, last_checked_at=now,
+            last_success_at=now, error_count=0, last_error=None))
+
+
+async def record_poll_failure(engine: AsyncEngine, feed_id: int, error: str, next_check_at: datetime) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(update(feeds).where(feeds.c.id == feed_id).values(
+            error_count=feeds.c.error_count + 1, last_error=error[:1000], next_check_at=next_check_at,
+            last_checked_at=utcnow()))
+
+
+# ---------------------------------------------------------------- items
+
+def _mentions_json(mentions: Iterable[Mention]) -> str:
+    return json.dumps([[m.entity_id, m.start, m.end] for m in mentions])
+
+
+def _stored_item(row, feed_name: str) -> StoredItem:
+    item = Item(key=row.key, title=row.title, summary=row.summary, link=row.link,
+                published=row.published_at, language=row.language, feed_name=feed_name)
+    text = item.text
+    mentions = tuple(Mention(e, text[s:t], s, t) for e, s, t in json.loads(row.mentions))
+    return StoredItem(row.id, item, Match(mentions, tuple(json.loads(row.watchlists))))
+
+
+async def new_item_keys(engine: AsyncEngine, feed_id: int, keys: Sequence[str]) -> set[str]:
+    """Which of ``keys`` this feed has never stored."""
+    if not keys:
+        return set()
+    by_hash = {key_hash(k): k for k in keys}
+    found: set[str] = set()
+    hashes = list(by_hash)
+    async with engine.connect() as conn:
+        for i in range(0, len(hashes), 500):
+            chunk = hashes[i:i + 500]
+            rows = await conn.execute(select(items.c.key_hash).where(
+                items.c.feed_id == feed_id, items.c.key_hash.in_(chunk)))
+            found.update(r.key_hash for r in rows)
+    return {k for h, k in by_hash.items() if h not in found}
+
+
+async def store_items(engine: AsyncEngine, feed_id: int, matched: Sequence[tuple[Item, Match]]) -> list[StoredItem]:
+    """Insert items never seen before; returns only those this call inserted (a race loses nothing twice)."""
+    now = utcnow()
+    out: list[StoredItem] = []
+    async with engine.begin() as conn:
+        for item, match in matched:
+            stmt = _insert(conn, items).values(
+                feed_id=feed_id, key_hash=key_hash(item.key), key=item.key, title=item.title,
+                summary=item.summary, link=item.link, language=item.language, published_at=item.published,
+                fetched_at=now, entities=json.dumps(list(match.entity_ids)),
+                watchlists=json.dumps(list(match.watchlists)), mentions=_mentions_json(match.mentions),
+            ).returning(items.c.id)
+            item_id = (await conn.execute(stmt)).scalar()
+            if item_id is not None:
+                out.append(StoredItem(item_id, item, match))
+    return out
+
+
+# ---------------------------------------------------------------- chats and subscriptions
+
+_CHAT_COLS = (chats.c.id, chats.c.platform, chats.c.address, chats.c.language, chats.c.active, chats.c.muted_until)
+
+
+async def ensure_chat(engine: AsyncEngine, platform: str, address: str, language: str = "en",
+                      title: str | None = None) -> ChatRow:
+    async with engine.begin() as conn:
+        await conn.execute(_insert(conn, chats).values(
+            platform=platform, address=address, language=language, title=title, active=True,
+            created_at=utcnow()))
+        row = (await conn.execute(select(*_CHAT_COLS).where(
+            chats.c.platform == platform, chats.c.address == address))).one()
+    return ChatRow(**row._mapping)
+
+
+async def set_chat_language(engine: AsyncEngine, chat_id: int, language: str) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(update(chats).where(chats.c.id == chat_id).values(language=language))
+
+
+async def set_chat_active(engine: AsyncEngine, chat_id: int, active: bool) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(update(chats).where(chats.c.id == chat_id).values(active=active))
+
+
+async def replace_subscriptions(engine: AsyncEngine, chat_id: int, kind: str, targets: Iterable[str]) -> None:
+    targets = list(dict.fromkeys(targets))
+    now = utcnow()
+    async with engine.begin() as conn:
+        await conn.execute(subscriptions.delete().where(
+            subscriptions.c.chat_id == chat_id, subscriptions.c.kind == kind,
+            subscriptions.c.target.not_in(targets) if targets else True))
+        for target in targets:
+            await conn.execute(_insert(conn, subscriptions).values(
+                chat_id=chat_id, kind=kind, target=target, created_at=now))
+
+
+async def add_subscription(engine: AsyncEngine, chat_id: int, kind: str, target: str) -> bool:
+    """True when added, False when the chat already followed it."""
+    async with engine.begin() as conn:
+        result = await conn.execute(_insert(conn, subscriptions).values(
+            chat_id=chat_id, kind=kind, target=target, created_at=utcnow()))
+        return result.rowcount == 1
+
+
+async def remove_subscription(engine: AsyncEngine, chat_id: int, kind: str, target: str) -> bool:
+    async with engine.begin() as conn:
+        result = await conn.execute(subscriptions.delete().where(
+            subscriptions.c.chat_id == chat_id, subscriptions.c.kind == kind, subscriptions.c.target == target))
+        return result.rowcount > 0
+
+
+async def chat_subscriptions(engine: AsyncEngine, chat_id: int) -> list[tuple[str, str]]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(select(subscriptions.c.kind, subscriptions.c.target).where(
+            subscriptions.c.chat_id == chat_id).order_by(subscriptions.c.kind, subscriptions.c.target))
+        return [(r.kind, r.target) for r in rows]
+
+
+async def subscribers(engine: AsyncEngine, watchlist_ids: Sequence[str], entity_ids: Sequence[str]
+                      ) -> dict[int, tuple[list[str], list[str]]]:
+    """Active chats following any of these watchlists or entities → (watchlists, entities) they follow."""
+    conditions = []
+    if watchlist_ids:
+        conditions.append(and_(subscriptions.c.kind == "watchlist", subscriptions.c.target.in_(watchlist_ids)))
+    if entity_ids:
+        conditions.append(and_(subscriptions.c.kind == "entity", subscriptions.c.target.in_(entity_ids)))
+    if not conditions:
+        return {}
+    query = (select(subscriptions.c.chat_id, subscriptions.c.kind, subscriptions.c.target)
+             .join(chats, chats.c.id == subscriptions.c.chat_id)
+             .where(chats.c.active.is_(True), or_(*conditions)))
+    out: dict[int, tuple[list[str], list[str]]] = {}
+    async with engine.connect() as conn:
+        for row in await conn.execute(query):
+            wl, ents = out.setdefault(row.chat_id, ([], []))
+            (wl if row.kind == "watchlist" else ents).append(row.target)
+    return out
+
+
+# ---------------------------------------------------------------- deliveries
+
+async def create_deliveries(engine: AsyncEngine, item_id: int,
+                            targets: dict[int, tuple[list[str], list[str]]]) -> int:
+    """One delivery row per (chat, item); a second call for the same pair adds nothing."""
+    now = utcnow()
+    created = 0
+    async with engine.begin() as conn:
+        for chat_id, (wl, ents) in targets.items():
+            result = await conn.execute(_insert(conn, deliveries).values(
+                chat_id=chat_id, item_id=item_id, state="pending", attempts=0,
+                watchlists=json.dumps(sorted(wl)), entities=json.dumps(sorted(ents)),
+                next_attempt_at=now, created_at=now))
+            created += result.rowcount
+    return created
+
+
+async def claim_deliveries(engine: AsyncEngine, limit: int = 100, platforms: Sequence[str] = (),
+                           now: datetime | None = None) -> list[DeliveryJob]:
+    """Due deliveries of active, unmuted chats on these platforms, marked ``sending`` (oldest first)."""
+    now = now or utcnow()
+    query = (
+        select(
+            deliveries.c.id.label("delivery_id"), deliveries.c.attempts, deliveries.c.watchlists.label("d_wl"),
+            deliveries.c.entities.label("d_ent"), chats.c.id.label("chat_id"), chats.c.platform, chats.c.address,
+            chats.c.language.label("chat_language"), chats.c.active, chats.c.muted_until,
+            items.c.id, items.c.key, items.c.title, items.c.summary, items.c.link, items.c.published_at,
+            items.c.language, items.c.mentions, items.c.watchlists, feeds.c.name.label("feed_name"),
+        )
+        .select_from(deliveries.join(chats, chats.c.id == deliveries.c.chat_id)
+                     .join(items, items.c.id == deliveries.c.item_id)
+                     .join(feeds, feeds.c.id == items.c.feed_id))
+        .where(deliveries.c.state.in_(("pending", "failed")), deliveries.c.next_attempt_at <= now,
+               chats.c.platform.in_(platforms), chats.c.active.is_(True),
+               or_(chats.c.muted_until.is_(None), chats.c.muted_until <= now))
+        .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+        .limit(limit)
+    )
+    jobs: list[DeliveryJob] = []
+    async with engine.begin() as conn:
+        rows = (await conn.execute(query)).all()
+        for row in rows:
+            result = await conn.execute(update(deliveries).where(
+                deliveries.c.id == row.delivery_id, deliveries.c.state.in_(("pending", "failed")))
+                .values(state="sending", attempts=deliveries.c.attempts + 1))
+            if result.rowcount != 1:
+                continue
+            chat = ChatRow(row.chat_id, row.platform, row.address, row.chat_language, row.active, row.muted_until)
+            jobs.append(DeliveryJob(row.delivery_id, row.attempts + 1, chat, _stored_item(row, row.feed_name),
+                                    tuple(json.loads(row.d_wl)), tuple(json.loads(row.d_ent))))
+    return jobs
+
+
+async def mark_delivery(engine: AsyncEngine, delivery_id: int, state: str, error: str | None = None,
+                        retry_at: datetime | None = None) -> None:
+    values: dict = {"state": state, "last_error": error[:1000] if error else None}
+    if state == "sent":
+        values["sent_at"] = utcnow()
+    if retry_at is not None:
+        values["next_attempt_at"] = retry_at
+    async with engine.begin() as conn:
+        await conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(**values))
+
+
+async def requeue_interrupted(engine: AsyncEngine, older_than: timedelta = timedelta(0)) -> int:
+    """Deliveries left ``sending`` by a process that stopped mid-send go back to pending."""
+    cutoff = utcnow() - older_than
+    async with engine.begin() as conn:
+        result = await conn.execute(update(deliveries).where(
+            deliveries.c.state == "sending", deliveries.c.next_attempt_at <= cutoff).values(state="pending"))
+        return result.rowcount
+
+
+async def delivery_counts(engine: AsyncEngine) -> dict[str, int]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(select(deliveries.c.state, func.count()).group_by(deliveries.c.state))
+        return {state: n for state, n in rows.all()}

@@ -1,0 +1,109 @@
+"""The schema (SQLAlchemy Core). Alembic migrations in ``migrations/`` create it; keep both in step."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# All times are naive UTC.
+feeds = Table(
+    "feeds",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", Text, nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("language", String(8)),
+    Column("interval", Integer),  # seconds; NULL → the configured default
+    Column("source", String(16), nullable=False, server_default="config"),  # config | chat
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("next_check_at", DateTime, nullable=False),
+    Column("last_checked_at", DateTime),
+    Column("last_success_at", DateTime),
+    Column("error_count", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text),
+    Column("created_at", DateTime, nullable=False),
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("feed_id", Integer, ForeignKey("feeds.id", ondelete="CASCADE"), nullable=False),
+    Column("key_hash", String(64), nullable=False),  # sha256 of the stable key (guid, link or content hash)
+    Column("key", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("summary", Text, nullable=False, server_default=""),
+    Column("link", Text, nullable=False, server_default=""),
+    Column("language", String(8)),
+    Column("published_at", DateTime),
+    Column("fetched_at", DateTime, nullable=False),
+    Column("entities", Text, nullable=False, server_default="[]"),  # JSON list of entity ids
+    Column("watchlists", Text, nullable=False, server_default="[]"),  # JSON list of watchlist ids
+    Column("mentions", Text, nullable=False, server_default="[]"),  # JSON [[entity, start, end], ...]
+    UniqueConstraint("feed_id", "key_hash", name="uq_items_feed_key"),
+)
+
+chats = Table(
+    "chats",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("platform", String(16), nullable=False),  # console | telegram | slack
+    Column("address", Text, nullable=False),  # the platform's chat / channel id
+    Column("title", Text),
+    Column("language", String(8), nullable=False, server_default="en"),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("muted_until", DateTime),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("platform", "address", name="uq_chats_platform_address"),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("chat_id", Integer, ForeignKey("chats.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),  # watchlist | entity | phrase
+    Column("target", Text, nullable=False),  # watchlist id, entity id, or normalized phrase
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("chat_id", "kind", "target", name="uq_subscriptions_chat_kind_target"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("chat_id", Integer, ForeignKey("chats.id", ondelete="CASCADE"), nullable=False),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    Column("state", String(16), nullable=False, server_default="pending"),  # pending|sending|sent|failed|dead
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("watchlists", Text, nullable=False, server_default="[]"),  # JSON: why this chat gets it
+    Column("entities", Text, nullable=False, server_default="[]"),
+    Column("next_attempt_at", DateTime, nullable=False),
+    Column("last_error", Text),
+    Column("created_at", DateTime, nullable=False),
+    Column("sent_at", DateTime),
+    UniqueConstraint("chat_id", "item_id", name="uq_deliveries_chat_item"),
+    Index("ix_deliveries_state_next", "state", "next_attempt_at"),
+)
