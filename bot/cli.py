@@ -31,6 +31,8 @@ def _setup_logging(verbose: int, quiet: bool = False) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "httpcore", "apscheduler", "aiosqlite", "alembic"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    # "maximum number of running instances reached" when a poll outlasts a tick is expected, not a warning
+    logging.getLogger("apscheduler.scheduler").setLevel(max(level, logging.ERROR))
 
 
 def _settings(path: str | None) -> Settings:
