@@ -16,11 +16,10 @@ from bot.model import Entity
 from bot.text.lang import is_arabic_letter
 from bot.text.normalize import normalize
 
-# Common ways news copy names a UN Security Council resolution; {n} is the number.
+# Common ways news copy names a UN Security Council resolution; {n} is the number. The first forms say
+# "UN" or "Security Council" themselves (strong); the last ones ("resolution 2254", "القرار رقم 2254") could
+# also be a ministry's or a parliament's numbered decision (weak): they are checked against their context.
 RESOLUTION_FORMS_EN = (
-    "resolution {n}",
-    "resolution no. {n}",
-    "resolution number {n}",
     "unscr {n}",
     "unsc resolution {n}",
     "s/res/{n}",
@@ -30,10 +29,9 @@ RESOLUTION_FORMS_EN = (
     "un security council resolution {n}",
     "u.n. security council resolution {n}",
     "united nations security council resolution {n}",
+    "united nations resolution {n}",
 )
 RESOLUTION_FORMS_AR = (
-    "القرار {n}",
-    "القرار رقم {n}",
     "القرار الاممي {n}",
     "القرار الاممي رقم {n}",
     "القرار الدولي {n}",
@@ -42,10 +40,17 @@ RESOLUTION_FORMS_AR = (
     "قرار مجلس الامن رقم {n}",
     "قرار مجلس الامن الدولي {n}",
     "قرار مجلس الامن الدولي رقم {n}",
-    "القرار {n} الصادر عن مجلس الامن",
     "قرار الامم المتحده {n}",
     "قرار الامم المتحده رقم {n}",
-    "القرار الاممي الرقم {n}",
+    "قرار اممي رقم {n}",
+    "قرار اممي {n}",
+)
+RESOLUTION_FORMS_WEAK = (
+    "resolution {n}",
+    "resolution no. {n}",
+    "resolution number {n}",
+    "القرار {n}",
+    "القرار رقم {n}",
 )
 
 _ALL_CAPS = re.compile(r"^[^a-z]*[A-Z][^a-z]*$")
@@ -60,6 +65,7 @@ class Pattern:
     arabic_start: bool  # the form starts with an Arabic letter: proclitics may precede it
     starts_with_al: bool  # the form starts with the article ال
     lil_form: bool  # the form is ل + (alias without its alef): للجنه for اللجنه
+    weak: bool = False  # a generic resolution form: kept only when its context does not deny it
 
 
 def is_caps_alias(alias: str) -> bool:
@@ -68,14 +74,22 @@ def is_caps_alias(alias: str) -> bool:
     return len(letters) >= 1 and bool(_ALL_CAPS.match(alias)) and all(c.isascii() for c in letters)
 
 
-def entity_forms(entity: Entity) -> list[str]:
+def entity_forms(entity: Entity, weak: bool = True) -> list[str]:
     """Every surface form of an entity: names, aliases and, for a resolution, the common forms."""
     forms: list[str] = list(entity.names.values())
     for aliases in entity.aliases.values():
         forms.extend(aliases)
     if entity.resolution is not None:
         forms.extend(f.format(n=entity.resolution) for f in RESOLUTION_FORMS_EN + RESOLUTION_FORMS_AR)
+        if weak:
+            forms.extend(weak_resolution_forms(entity))
     return forms
+
+
+def weak_resolution_forms(entity: Entity) -> list[str]:
+    if entity.resolution is None:
+        return []
+    return [f.format(n=entity.resolution) for f in RESOLUTION_FORMS_WEAK]
 
 
 class Catalog:
@@ -87,11 +101,14 @@ class Catalog:
         table: dict[str, dict[tuple, Pattern]] = {}
         for entity in entities:
             self.entities[entity.id] = entity
+            weak_forms = set(weak_resolution_forms(entity))
             for form in entity_forms(entity):
-                for key, pattern in self._patterns(entity.id, form):
-                    table.setdefault(key, {})[
-                        (pattern.entity_id, pattern.cased, pattern.lil_form)
-                    ] = pattern
+                for key, pattern in self._patterns(entity.id, form, form in weak_forms):
+                    slot = table.setdefault(key, {})
+                    ident = (pattern.entity_id, pattern.cased, pattern.lil_form)
+                    # a form that is both a plain alias and a weak resolution form counts as plain
+                    if ident not in slot or not pattern.weak:
+                        slot[ident] = pattern
         for key, patterns in table.items():
             self._automaton.add_word(key, (len(key), tuple(patterns.values())))
         self.size = len(table)
@@ -99,7 +116,7 @@ class Catalog:
             self._automaton.make_automaton()
 
     @staticmethod
-    def _patterns(entity_id: str, form: str) -> list[tuple[str, Pattern]]:
+    def _patterns(entity_id: str, form: str, weak: bool = False) -> list[tuple[str, Pattern]]:
         norm = normalize(form)
         key = norm.folded
         if not key:
@@ -107,12 +124,12 @@ class Catalog:
         cased = norm.cased if is_caps_alias(form) else None
         arabic = is_arabic_letter(key[0])
         al = arabic and key.startswith("ال") and len(key) > 2
-        out = [(key, Pattern(entity_id, cased, arabic, al, False))]
+        out = [(key, Pattern(entity_id, cased, arabic, al, False, weak))]
         if al:
             # ل + ال drops the alef: للاسد for ل + الاسد; before a word that starts with ل one lam
             # goes too: للجنه for ل + اللجنه.
             lil = key[1:] if key[2] == "ل" else "ل" + key[1:]
-            out.append((lil, Pattern(entity_id, None, True, True, True)))
+            out.append((lil, Pattern(entity_id, None, True, True, True, weak)))
         return out
 
     def iter_hits(self, folded: str):

@@ -36,6 +36,31 @@ def _start_ok(text: str, start: int, pattern: Pattern) -> bool:
     return bool(_PROCLITICS_BARE.match(prefix))
 
 
+# Words around a generic "resolution 2254" / "القرار رقم 2254" that show it is not the Security Council's
+# but a ministry's, a governor's, a parliament's or a court's numbered decision.
+_ISSUER_AR = r"(?:وزير|وزاره|الوزير|الوزاره|محافظ|المحافظ|محافظه|المحافظه|بلديه|البلديه|مديريه|المديريه|" \
+             r"محكمه|المحكمه|جامعه|الجامعه|رئاسه|مجلس الوزراء|الحكومه|حكومه)"
+_ISSUED_BY_AR = re.compile(r"(?:^|\s)[وف]?(?:اصدر|اصدرت|يصدر|تصدر|اصدار|باصدار)\s(?:\S+\s){0,2}?" + _ISSUER_AR)
+_ISSUER_EN = re.compile(
+    r"(?:^|\s)(?:house|senate|congressional|ministerial|municipal|county|board|court|state|university|city|"
+    r"cabinet|parliamentary|ministry's|minister's|government's|parliament's|h\.\s?res\.?|h\.res\.?|"
+    r"(?:city|town|county|municipal|local|school|student)\s+council)$"
+)
+_ISSUER_AFTER = re.compile(
+    r"^(?:ل?ل?(?:عام|سنه)\s+(?:19|20)\d\d\s+)?(?:ال)?(?:وزاري|صادر\s+عن\s+" + _ISSUER_AR + r")"
+    r"|^of\s+the\s+(?:ministry|minister|house|senate|city|county|board|cabinet|parliament)"
+)
+
+
+def _weak_context_ok(text: str, start: int, end: int) -> bool:
+    """A generic resolution form stands unless the words around it name another issuer."""
+    before = " ".join(text[:start].split()[-6:])
+    if _ISSUED_BY_AR.search(before) or _ISSUER_EN.search(" " + " ".join(before.split()[-2:])):
+        return False
+    after = " ".join(text[end:].split()[:6])
+    return not _ISSUER_AFTER.search(after)
+
+
 def _end_ok(text: str, end: int) -> bool:
     return end >= len(text) or not is_word_char(text[end])
 
@@ -50,8 +75,11 @@ def find_mentions_normalized(catalog: Catalog, norm: Normalized) -> list[Mention
         for pattern in patterns:
             if pattern.cased is not None and norm.cased[start:end] != pattern.cased:
                 continue
-            if _start_ok(folded, start, pattern):
-                candidates.append((start, end, pattern.entity_id))
+            if not _start_ok(folded, start, pattern):
+                continue
+            if pattern.weak and not _weak_context_ok(folded, start, end):
+                continue
+            candidates.append((start, end, pattern.entity_id))
     # Longest first, then leftmost; keep those that overlap nothing kept already.
     candidates.sort(key=lambda c: (-(c[1] - c[0]), c[0], c[2]))
     taken: list[tuple[int, int]] = []

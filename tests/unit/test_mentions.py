@@ -145,3 +145,37 @@ def test_alias_shared_by_two_entities_reports_both():
 
 def test_empty_catalog_finds_nothing():
     assert find_mentions(Catalog([]), "Resolution 2254") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "أصدر وزير الزراعة القرار رقم 2254 بشأن تنظيم الأسواق",
+        "وأصدرت وزارة الاقتصاد القرار 2254",
+        "القرار رقم 2254 الصادر عن وزير الداخلية",
+        "القرار رقم 2254 لعام 2023 الصادر عن وزارة المالية",
+        "القرار الوزاري رقم 2254",
+        "قرار وزاري رقم 2254",
+        "المرسوم التشريعي رقم 2254",
+        "House Resolution 2254 passed the chamber",
+        "the ministry's resolution 2254 on imports",
+        "a city council resolution 2254 on parking",
+        "Decree No. 2254",
+    ],
+)
+def test_numbered_decisions_of_other_issuers_are_not_resolutions(catalog, text):
+    assert "unsc-2254" not in [m.entity_id for m in find_mentions(catalog, text)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "وقال وزير الخارجية إن القرار 2254 هو الأساس",
+        "وشدد الوزير على أهمية القرار 2254",
+        "أصدر مجلس الأمن القرار 2254 عام 2015",
+        "the Council adopted resolution 2254 in 2015",
+        "ministers backed resolution 2254",
+    ],
+)
+def test_generic_forms_stand_in_diplomatic_context(catalog, text):
+    assert "unsc-2254" in [m.entity_id for m in find_mentions(catalog, text)]
