@@ -165,6 +165,52 @@ def cmd_match(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- eval
+
+DEFAULT_EVAL_SET = "eval/items.yaml"
+DEFAULT_ANERCORP = "../shared/corpora/anercorp/ANERCorp_CamelLab_test.txt"
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from bot.evaluate import (
+        EvalSetError,
+        evaluate,
+        evaluate_anercorp,
+        format_anercorp,
+        format_report,
+        load_eval_set,
+        report_json,
+    )
+
+    rules = load_rules(Path(args.rules) if args.rules else _settings(args.config).rules_dir)
+    if rules.errors:
+        _print_errors(rules.errors, sys.stderr)
+        return 1
+    matcher = Matcher(rules)
+    try:
+        items = load_eval_set(Path(args.set), set(rules.entities))
+    except (EvalSetError, OSError) as exc:
+        _print_errors(getattr(exc, "messages", [f"{args.set}: {exc}"]), sys.stderr)
+        return 1
+    chosen = [i for i in items if args.split == "all" or i.split == args.split]
+    report = evaluate(matcher, chosen)
+    aner = None
+    aner_path = Path(args.anercorp) if args.anercorp else None
+    if aner_path is not None:
+        if aner_path.is_file():
+            aner = evaluate_anercorp(matcher, aner_path)
+        else:
+            print(f"rasad eval: ANERcorp file not found: {aner_path} (skipped)", file=sys.stderr)
+    if args.json:
+        print(report_json(report, aner))
+    else:
+        print(format_report(report, f"evaluation set {args.set}, split {args.split}"))
+        if aner is not None:
+            print()
+            print(format_anercorp(aner))
+    return 0
+
+
 # ---------------------------------------------------------------- entry point
 
 def build_parser() -> argparse.ArgumentParser:
@@ -189,6 +235,17 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument("--config", help=f"config file (default: ./{DEFAULT_CONFIG} when present)")
     match.add_argument("--json", action="store_true", help="one JSON object per item, nothing else on stdout")
     match.set_defaults(func=cmd_match)
+
+    ev = sub.add_parser("eval", help="precision, recall and F1 of matching on the labelled evaluation set")
+    ev.add_argument("--set", default=DEFAULT_EVAL_SET, help=f"evaluation set YAML (default: {DEFAULT_EVAL_SET})")
+    ev.add_argument("--split", choices=("dev", "test", "all"), default="test",
+                    help="dev (tuned on), test (held out, default) or all")
+    ev.add_argument("--rules", help="rules directory (default: the config's 'rules', else ./rules)")
+    ev.add_argument("--config", help=f"config file (default: ./{DEFAULT_CONFIG} when present)")
+    ev.add_argument("--anercorp", nargs="?", const=DEFAULT_ANERCORP, default=None,
+                    help=f"also measure recall on ANERcorp gold mentions (default path: {DEFAULT_ANERCORP})")
+    ev.add_argument("--json", action="store_true", help="print the figures as JSON")
+    ev.set_defaults(func=cmd_eval)
     return parser
 
 
