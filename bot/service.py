@@ -26,6 +26,7 @@ from bot.store.db import create_engine, migrate, safe_url, utcnow
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 6 * 3600
+STOP_GRACE = 30  # seconds a stop waits for a poll or delivery in flight
 
 
 @dataclass
@@ -56,6 +57,9 @@ class Service:
         self.matcher: Matcher | None = None
         self._client: httpx.AsyncClient | None = None
         self._stop = asyncio.Event()
+        self._inflight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     # ------------------------------------------------------------ start and stop
 
@@ -193,6 +197,21 @@ class Service:
     async def _deliver_tick(self) -> None:
         await self.deliver()
 
+    async def _job(self, name: str, work) -> None:
+        """Run one scheduled job; a stop waits for jobs in flight, so no send is cut between sent and marked."""
+        if self._stop.is_set():
+            return
+        self._inflight += 1
+        self._idle.clear()
+        try:
+            await work()
+        except Exception:  # noqa: BLE001 - the next tick tries again
+            log.exception("scheduled %s job failed", name)
+        finally:
+            self._inflight -= 1
+            if self._inflight == 0:
+                self._idle.set()
+
     async def run_forever(self) -> None:
         """The scheduler asks the store which feeds are due every ``poll.tick`` seconds; until SIGTERM."""
         loop = asyncio.get_running_loop()
@@ -204,17 +223,22 @@ class Service:
         scheduler = AsyncIOScheduler(event_loop=loop, timezone="UTC")
         now = datetime.now().astimezone()
         defaults = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 30}
-        scheduler.add_job(self._poll_due, "interval", seconds=self.settings.poll.tick, id="poll",
-                          next_run_time=now, **defaults)
-        scheduler.add_job(self._deliver_tick, "interval", seconds=self.settings.delivery.tick, id="deliver",
-                          next_run_time=now, **defaults)
+        scheduler.add_job(self._job, "interval", args=["poll", self._poll_due], seconds=self.settings.poll.tick,
+                          id="poll", next_run_time=now, **defaults)
+        scheduler.add_job(self._job, "interval", args=["deliver", self._deliver_tick],
+                          seconds=self.settings.delivery.tick, id="deliver", next_run_time=now, **defaults)
         scheduler.start()
         log.info("rasad running: %d feeds, adapters: %s", len(await queries.list_feeds(self.engine)),
                  ", ".join(self.adapters))
         try:
             await self._stop.wait()
         finally:
-            log.info("stopping")
+            log.info("stopping: waiting for %d job(s) in flight", self._inflight)
+            scheduler.pause()
+            try:
+                await asyncio.wait_for(self._idle.wait(), timeout=STOP_GRACE)
+            except TimeoutError:
+                log.warning("jobs still running after %d s; stopping anyway", STOP_GRACE)
             scheduler.shutdown(wait=False)
 
     def request_stop(self) -> None:

@@ -42,4 +42,10 @@ def test_run_polls_on_schedule_and_stops_on_sigterm(tmp_path):
             proc.kill()
     stderr = proc.stderr.read()
     assert "rasad running" in stderr and "stopping" in stderr
-    assert "Traceback" not in stderr
+    assert "Traceback" not in stderr, stderr
+    # the stop waited for the send in flight: a restart finds nothing new and re-sends nothing
+    again = subprocess.run([sys.executable, "-m", "bot", "run", "--once", "--config", str(config)], cwd=tmp_path,
+                           env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() == "1 feeds polled, 0 new items, 0 alerts sent"
+    assert "interrupted mid-send" not in again.stderr
