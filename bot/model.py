@@ -17,6 +17,7 @@ class Entity:
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
     resolution: int | None = None
     urgent: bool = False
+    match_case: bool = False
     source: str = ""  # file:line where it is defined
 
     def name(self, language: str) -> str:

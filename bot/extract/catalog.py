@@ -61,7 +61,7 @@ class Pattern:
     """One surface form of one entity, as the automaton stores it."""
 
     entity_id: str
-    cased: str | None  # set when the alias is written in capitals: the hit must match it exactly
+    cased: str | None  # set for capitals (UN) and match_case entities: the hit must be this, or all capitals
     arabic_start: bool  # the form starts with an Arabic letter: proclitics may precede it
     starts_with_al: bool  # the form starts with the article ال
     lil_form: bool  # the form is ل + (alias without its alef): للجنه for اللجنه
@@ -103,7 +103,7 @@ class Catalog:
             self.entities[entity.id] = entity
             weak_forms = set(weak_resolution_forms(entity))
             for form in entity_forms(entity):
-                for key, pattern in self._patterns(entity.id, form, form in weak_forms):
+                for key, pattern in self._patterns(entity.id, form, form in weak_forms, entity.match_case):
                     slot = table.setdefault(key, {})
                     ident = (pattern.entity_id, pattern.cased, pattern.lil_form)
                     # a form that is both a plain alias and a weak resolution form counts as plain
@@ -116,12 +116,14 @@ class Catalog:
             self._automaton.make_automaton()
 
     @staticmethod
-    def _patterns(entity_id: str, form: str, weak: bool = False) -> list[tuple[str, Pattern]]:
+    def _patterns(entity_id: str, form: str, weak: bool = False, match_case: bool = False
+                  ) -> list[tuple[str, Pattern]]:
         norm = normalize(form)
         key = norm.folded
         if not key:
             return []
-        cased = norm.cased if is_caps_alias(form) else None
+        latin = any(c.isascii() and c.isalpha() for c in form)
+        cased = norm.cased if is_caps_alias(form) or (match_case and latin) else None
         arabic = is_arabic_letter(key[0])
         al = arabic and key.startswith("ال") and len(key) > 2
         out = [(key, Pattern(entity_id, cased, arabic, al, False, weak))]

@@ -46,6 +46,10 @@ _ISSUER_EN = re.compile(
     r"cabinet|parliamentary|ministry's|minister's|government's|parliament's|h\.\s?res\.?|h\.res\.?|"
     r"(?:city|town|county|municipal|local|school|student)\s+council)$"
 )
+_LOCAL_BODY_EN = re.compile(
+    r"(?:^|\s)(?:(?:city|town|county|municipal|local|school|student|village)\s+(?:council|board)|"
+    r"(?:state|provincial)\s+(?:legislature|assembly|senate))\b"
+)
 _ISSUER_AFTER = re.compile(
     r"^(?:ل?ل?(?:عام|سنه)\s+(?:19|20)\d\d\s+)?(?:ال)?(?:وزاري|صادر\s+عن\s+" + _ISSUER_AR + r")"
     r"|^of\s+the\s+(?:ministry|minister|house|senate|city|county|board|cabinet|parliament)"
@@ -56,6 +60,8 @@ def _weak_context_ok(text: str, start: int, end: int) -> bool:
     """A generic resolution form stands unless the words around it name another issuer."""
     before = " ".join(text[:start].split()[-6:])
     if _ISSUED_BY_AR.search(before) or _ISSUER_EN.search(" " + " ".join(before.split()[-2:])):
+        return False
+    if _LOCAL_BODY_EN.search(before):  # "the city council passed resolution 2254"
         return False
     after = " ".join(text[end:].split()[:6])
     return not _ISSUER_AFTER.search(after)
@@ -73,8 +79,10 @@ def find_mentions_normalized(catalog: Catalog, norm: Normalized) -> list[Mention
         if not _end_ok(folded, end):
             continue
         for pattern in patterns:
-            if pattern.cased is not None and norm.cased[start:end] != pattern.cased:
-                continue
+            if pattern.cased is not None:
+                hit = norm.cased[start:end]
+                if hit != pattern.cased and hit != pattern.cased.upper():
+                    continue
             if not _start_ok(folded, start, pattern):
                 continue
             if pattern.weak and not _weak_context_ok(folded, start, end):

@@ -23,7 +23,11 @@ COMMON_WORDS = frozenset(
         # English
         "the a an of in on at to for and or but is are was were be by with from as it its this that "
         "us may will can new president minister government state council security peace act law "
-        "general union march"
+        "general union march foreign office ministry affairs committee party army forces group people "
+        "national international republic kingdom democratic united north south east west central "
+        "city capital region world report news said says today time year day week month talks meeting "
+        "deal agreement plan process crisis war conflict border camp aid help support trade oil gas "
+        "turkey chad jordan china japan bush rice gallant grace hope justice liberty victory"
     ).split()
 )
 MIN_ALIAS_CHARS = 3
@@ -41,12 +45,13 @@ def lint(rules: Rules) -> list[str]:
                 owners[key].append(entity.id)
             if entity.resolution is not None:
                 continue
-            if len(key.replace(" ", "")) < MIN_ALIAS_CHARS and not is_caps_alias(form):
+            exact = is_caps_alias(form) or (entity.match_case and any(c.isascii() and c.isalpha() for c in form))
+            if len(key.replace(" ", "")) < MIN_ALIAS_CHARS and not exact:
                 warnings.append(f"{entity.source}: warning: entity {entity.id!r}: alias {form!r} is too short "
-                                "to be safe (write it in capitals to match only capitals)")
-            elif key in COMMON_WORDS and not is_caps_alias(form):
+                                "to be safe (write it in capitals, or set match_case, to match only as written)")
+            elif key in COMMON_WORDS and not exact:
                 warnings.append(f"{entity.source}: warning: entity {entity.id!r}: alias {form!r} is a common "
-                                "word and will match ordinary text")
+                                "word and will match ordinary text (set match_case: true for a proper noun)")
     for key, ids in owners.items():
         if len(ids) > 1:
             first = rules.entities[ids[0]]

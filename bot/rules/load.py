@@ -108,6 +108,7 @@ class _Loader:
             aliases={lang: tuple(forms) for lang, forms in rule.aliases.items()},
             resolution=rule.resolution,
             urgent=rule.urgent,
+            match_case=rule.match_case,
             source=f"{file}:{line}",
         )
 

@@ -21,6 +21,7 @@ class EntityRule(BaseModel):
     aliases: dict[Language, list[Text]] = Field(default_factory=dict)
     resolution: int | None = Field(default=None, gt=0, lt=100000)
     urgent: bool = False
+    match_case: bool = False  # Latin-script forms match only as written (or in capitals): Turkey, not turkey
     description: str | None = None
 
     @model_validator(mode="after")
