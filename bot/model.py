@@ -18,6 +18,7 @@ class Entity:
     resolution: int | None = None
     urgent: bool = False
     match_case: bool = False
+    exclude: dict[str, tuple[str, ...]] = field(default_factory=dict)  # phrases in which it is not mentioned
     source: str = ""  # file:line where it is defined
 
     def name(self, language: str) -> str:

@@ -66,6 +66,7 @@ class Pattern:
     starts_with_al: bool  # the form starts with the article ال
     lil_form: bool  # the form is ل + (alias without its alef): للجنه for اللجنه
     weak: bool = False  # a generic resolution form: kept only when its context does not deny it
+    exclude: bool = False  # an exclusion phrase: the entity's mentions inside it do not count
 
 
 def is_caps_alias(alias: str) -> bool:
@@ -97,10 +98,18 @@ class Catalog:
 
     def __init__(self, entities: Iterable[Entity]):
         self.entities: dict[str, Entity] = {}
+        self.resolutions: dict[int, str] = {}  # resolution number → entity id (for lists: القرارين 2139 و2165)
         self._automaton = ahocorasick.Automaton()
         table: dict[str, dict[tuple, Pattern]] = {}
         for entity in entities:
             self.entities[entity.id] = entity
+            if entity.resolution is not None:
+                self.resolutions.setdefault(entity.resolution, entity.id)
+            for phrase in (p for phrases in entity.exclude.values() for p in phrases):
+                for key, pattern in self._patterns(entity.id, phrase):
+                    excl = Pattern(entity.id, None, pattern.arabic_start, pattern.starts_with_al, pattern.lil_form,
+                                   exclude=True)
+                    table.setdefault(key, {})[(entity.id, "exclude", pattern.lil_form)] = excl
             weak_forms = set(weak_resolution_forms(entity))
             for form in entity_forms(entity):
                 for key, pattern in self._patterns(entity.id, form, form in weak_forms, entity.match_case):

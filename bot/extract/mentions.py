@@ -71,14 +71,50 @@ def _end_ok(text: str, end: int) -> bool:
     return end >= len(text) or not is_word_char(text[end])
 
 
+# Lists of resolutions: القرارين 2139 و2165, القرارات 2118 و2254 و2401, resolutions 2139 and 2165.
+_LIST_TRIGGER = re.compile(
+    r"(?<![^\W\d_])[وفبلك]{0,2}(?:ال)?(?:قرارين|قرارات|قراري)"
+    r"(?:\s+(?:مجلس\s+الامن|الدولي|الدوليين|الدوليه|الامميين|الامميه|رقم|ارقام|الصادرين|الصادره))*"
+    r"|(?<![^\W\d_])(?:(?:un\s+|u\.n\.\s+)?(?:security\s+council\s+)?resolutions|unscrs)(?:\s+nos?\.?)?",
+)
+_LIST_NUMBERS = re.compile(r"\s*(\d{2,5})((?:\s*(?:,|،|and|&|و)\s*\d{2,5})+)")
+_LIST_ITEM = re.compile(r"\d{2,5}")
+
+
+def _resolution_lists(catalog: Catalog, folded: str) -> list[tuple[int, int, str]]:
+    """Each listed number that is a known resolution, as a candidate spanning that number."""
+    if not catalog.resolutions:
+        return []
+    out = []
+    for trigger in _LIST_TRIGGER.finditer(folded):
+        numbers = _LIST_NUMBERS.match(folded, trigger.end())
+        if numbers is None or not _end_ok(folded, numbers.end()):
+            continue
+        if not _weak_context_ok(folded, trigger.start(), numbers.end()):
+            continue
+        # the first number's mention starts at the trigger word (after any proclitics), like the single forms
+        head = trigger.group()
+        first_start = trigger.start() + max(head.find("قرار") - (2 if "القرار" in head else 0), 0)
+        for i, num in enumerate(_LIST_ITEM.finditer(folded, numbers.start(1), numbers.end())):
+            entity_id = catalog.resolutions.get(int(num.group()))
+            if entity_id is not None:
+                out.append((first_start if i == 0 else num.start(), num.end(), entity_id))
+    return out
+
+
 def find_mentions_normalized(catalog: Catalog, norm: Normalized) -> list[Mention]:
     folded = norm.folded
     candidates: list[tuple[int, int, str]] = []  # (start, end, entity id) in normalized text
+    excluded: list[tuple[int, int, str]] = []
     for last, (length, patterns) in catalog.iter_hits(folded):
         start, end = last - length + 1, last + 1
         if not _end_ok(folded, end):
             continue
         for pattern in patterns:
+            if pattern.exclude:
+                if _start_ok(folded, start, pattern):
+                    excluded.append((start, end, pattern.entity_id))
+                continue
             if pattern.cased is not None:
                 hit = norm.cased[start:end]
                 if hit != pattern.cased and hit != pattern.cased.upper():
@@ -88,6 +124,11 @@ def find_mentions_normalized(catalog: Catalog, norm: Normalized) -> list[Mention
             if pattern.weak and not _weak_context_ok(folded, start, end):
                 continue
             candidates.append((start, end, pattern.entity_id))
+    if "قرار" in folded or "resolutions" in folded or "unscrs" in folded:
+        candidates.extend(_resolution_lists(catalog, folded))
+    if excluded:
+        candidates = [c for c in candidates
+                      if not any(e == c[2] and s <= c[0] and c[1] <= t for s, t, e in excluded)]
     # Longest first, then leftmost; keep those that overlap nothing kept already.
     candidates.sort(key=lambda c: (-(c[1] - c[0]), c[0], c[2]))
     taken: list[tuple[int, int]] = []

@@ -109,6 +109,7 @@ class _Loader:
             resolution=rule.resolution,
             urgent=rule.urgent,
             match_case=rule.match_case,
+            exclude={lang: tuple(phrases) for lang, phrases in rule.exclude.items()},
             source=f"{file}:{line}",
         )
 

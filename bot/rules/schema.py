@@ -22,6 +22,7 @@ class EntityRule(BaseModel):
     resolution: int | None = Field(default=None, gt=0, lt=100000)
     urgent: bool = False
     match_case: bool = False  # Latin-script forms match only as written (or in capitals): Turkey, not turkey
+    exclude: dict[Language, list[Text]] = Field(default_factory=dict)  # phrases that are not this entity
     description: str | None = None
 
     @model_validator(mode="after")
