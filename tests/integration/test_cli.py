@@ -73,3 +73,22 @@ def test_match_human_output_and_usage_errors():
     assert run(["match", "--rules", str(RULES)], cwd=RULES.parent).returncode == 2
     missing = run(["match", "--rules", str(RULES), "--feed", "/nonexistent.xml"], cwd=RULES.parent)
     assert missing.returncode == 1 and "no such file" in missing.stderr and missing.stdout == ""
+
+
+def test_eval_prints_scores_misses_and_false_alarms():
+    result = run(["eval", "--split", "test"], cwd=RULES.parent)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "entities     ar" in out and "watchlists   en" in out
+    assert "misses (" in out and "false alarms (" in out and "hard negatives with a false alarm" in out
+
+
+def test_eval_json_with_anercorp(corpora):
+    result = run(["eval", "--split", "all", "--json", "--anercorp",
+                  str(corpora / "anercorp" / "ANERCorp_CamelLab_test.txt")], cwd=RULES.parent)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["items"] >= 200 and data["entities"]["ar"]["f1"] >= 0.97
+    aner = data["anercorp"]
+    assert aner["gold"] > 2000 and 0 < aner["covered"] <= aner["gold"] and aner["recall"] >= 0.95
+    assert aner["not_covered_top"]

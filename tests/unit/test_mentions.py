@@ -179,3 +179,36 @@ def test_numbered_decisions_of_other_issuers_are_not_resolutions(catalog, text):
 )
 def test_generic_forms_stand_in_diplomatic_context(catalog, text):
     assert "unsc-2254" in [m.entity_id for m in find_mentions(catalog, text)]
+
+
+def test_resolution_lists_in_both_languages():
+    cat = Catalog([
+        Entity("unsc-2139", "resolution", {"en": "R 2139"}, resolution=2139),
+        Entity("unsc-2165", "resolution", {"en": "R 2165"}, resolution=2165),
+        Entity("unsc-2254", "resolution", {"en": "R 2254"}, resolution=2254),
+    ])
+    for text in ("القرارين 2139 و2165", "قراري مجلس الأمن الدولي رقم ٢١٣٩ و٢١٦٥", "resolutions 2139 and 2165",
+                 "UN Security Council resolutions 2139, 2165", "وبالقرارات 2139 و2165"):
+        assert [m.entity_id for m in find_mentions(cat, text)] == ["unsc-2139", "unsc-2165"], text
+    text = "أشار إلى القرارات 2139 و9999 و2254 الصادرة بشأن سوريا"
+    mentions = find_mentions(cat, text)
+    assert [m.entity_id for m in mentions] == ["unsc-2139", "unsc-2254"]  # unknown numbers are skipped
+    assert all(text[m.start:m.end] == m.text for m in mentions)
+    assert mentions[0].text == "القرارات 2139" and mentions[1].text == "2254"
+    assert find_mentions(cat, "أصدرت وزارة المالية القرارات 2139 و2165") == []
+
+
+def test_match_case_entities_match_only_as_written_or_in_capitals():
+    cat = Catalog([Entity("turkey", "place", {"en": "Turkey", "ar": "تركيا"}, match_case=True)])
+    assert [m.text for m in find_mentions(cat, "Turkey and TURKEY")] == ["Turkey", "TURKEY"]
+    assert find_mentions(cat, "roast turkey") == []
+    assert [m.text for m in find_mentions(cat, "زار تركيا")] == ["تركيا"]  # Arabic has no case
+
+
+def test_exclude_phrases_veto_only_their_entity():
+    cat = Catalog([
+        Entity("usa", "place", {"en": "United States"}, {"en": ("US", "U.S.")}, exclude={"en": ("U.S. Open",)}),
+        Entity("us-open", "event", {"en": "Open"}),
+    ])
+    assert [m.entity_id for m in find_mentions(cat, "the U.S. Open draw")] == ["us-open"]
+    assert [m.entity_id for m in find_mentions(cat, "the U.S. envoy")] == ["usa"]
