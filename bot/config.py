@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from ruamel.yaml.comments import CommentedMap
 
-from bot.yamlfile import display_path, parse_yaml, plain, validation_errors
+from bot.yamlfile import display_path, key_line, parse_yaml, plain, validation_errors
 
 DEFAULT_DATABASE = "sqlite+aiosqlite:///rasad.db"
 
@@ -49,6 +49,13 @@ class PollConfig(_Strict):
     user_agent: str = "Rasad/0.1 (+https://github.com/rasad; diplomatic news monitor)"
 
 
+class TelegramConfig(_Strict):
+    api_url: str = "https://api.telegram.org"  # TELEGRAM_API_URL in the environment wins
+    admins: list[int] = Field(default_factory=list)  # Telegram user ids allowed to manage feeds
+    link_previews: bool = False
+    poll_timeout: int = Field(default=25, ge=0, le=60)  # long-polling timeout, seconds
+
+
 class DeliveryConfig(_Strict):
     tick: float = Field(default=2, gt=0, le=60)
     max_attempts: int = Field(default=8, ge=1, le=100)
@@ -61,6 +68,9 @@ class Settings(_Strict):
     console: ConsoleConfig = Field(default_factory=ConsoleConfig)
     poll: PollConfig = Field(default_factory=PollConfig)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+    telegram: TelegramConfig = Field(default_factory=TelegramConfig)
+    # secrets: from the environment only, never from YAML, never logged
+    telegram_token: str | None = Field(default=None, exclude=True, repr=False)
     # not from YAML: where the file was, to resolve relative paths
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
 
@@ -108,11 +118,18 @@ def load_settings(path: str | Path | None, env: dict[str, str] | None = None) ->
             raise ConfigError([f"{file}:1: the config must be a mapping of keys"])
         base_dir = path.resolve().parent
         try:
-            settings = Settings.model_validate({**plain(doc or {}), "base_dir": base_dir})
+            raw = plain(doc or {})
+            if "telegram_token" in raw:
+                raise ConfigError([f"{file}:{key_line(doc, 'telegram_token', 1)}: secrets never go in the config "
+                                   "file: set TELEGRAM_BOT_TOKEN in the environment"])
+            settings = Settings.model_validate({**raw, "base_dir": base_dir})
         except ValidationError as exc:
             raise ConfigError([f"{file}:{line}: {msg}" for line, msg in validation_errors(exc, doc, 1)]) from None
     else:
         settings = Settings.model_validate({**data, "base_dir": base_dir})
     if env.get("DATABASE_URL"):
         settings.database = env["DATABASE_URL"]
+    if env.get("TELEGRAM_API_URL"):
+        settings.telegram.api_url = env["TELEGRAM_API_URL"]
+    settings.telegram_token = env.get("TELEGRAM_BOT_TOKEN") or None
     return settings

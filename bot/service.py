@@ -13,12 +13,17 @@ import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.chat.base import Adapter
+from bot.chat.commands import Commands
 from bot.chat.console import CONSOLE_ADDRESS, ConsoleAdapter
+from bot.chat.resolve import Resolver
 from bot.config import ConfigError, Settings
-from bot.delivery.outbox import deliver_pending
+from bot.delivery.outbox import Dispatcher
+from bot.extract.catalog import Catalog
 from bot.extract.matcher import Matcher
+from bot.extract.mentions import find_mentions
 from bot.feeds.fetch import FetchError, fetch, make_client
 from bot.feeds.parse import ParseError, parse_feed
+from bot.model import Entity
 from bot.rules.load import load_rules
 from bot.store import queries
 from bot.store.db import create_engine, migrate, safe_url, utcnow
@@ -51,10 +56,16 @@ def next_check(interval: int, now: datetime, jitter: float = 0.1) -> datetime:
 
 class Service:
     def __init__(self, settings: Settings, adapters: list[Adapter] | None = None):
+        """``adapters`` None: Telegram when TELEGRAM_BOT_TOKEN is set, else the console."""
         self.settings = settings
-        self.adapters: dict[str, Adapter] = {a.platform: a for a in (adapters or [ConsoleAdapter()])}
+        self._given_adapters = adapters
+        self.adapters: dict[str, Adapter] = {}
         self.engine = None
         self.matcher: Matcher | None = None
+        self.resolver: Resolver | None = None
+        self.commands: Commands | None = None
+        self.dispatcher: Dispatcher | None = None
+        self._phrases: tuple[tuple[str, ...], Catalog] | None = None
         self._client: httpx.AsyncClient | None = None
         self._stop = asyncio.Event()
         self._inflight = 0
@@ -71,6 +82,7 @@ class Service:
         for warning in rules.warnings:
             log.warning("%s", warning)
         self.matcher = Matcher(rules)
+        self.resolver = Resolver(self.matcher)
         log.info("rules: %d entities, %d watchlists, %d aliases from %s", len(rules.entities),
                  len(rules.watchlists), self.matcher.catalog.size, self.settings.rules_dir)
         self.engine = create_engine(self.settings.database)
@@ -83,11 +95,29 @@ class Service:
         if requeued:
             log.warning("%d deliveries were interrupted mid-send by the last stop; they will be sent again",
                         requeued)
+        self.commands = Commands(self.engine, self.rules)
+        self.adapters = {a.platform: a for a in (self._given_adapters or self._platform_adapters())}
         if "console" in self.adapters:
             await self._sync_console_chat()
+        self.dispatcher = Dispatcher(self.engine, self.adapters, self.settings.delivery.max_attempts)
         self._client = make_client(self.settings.poll)
         for adapter in self.adapters.values():
             await adapter.start()
+
+    def rules(self) -> tuple[Matcher, Resolver]:
+        return self.matcher, self.resolver
+
+    def _platform_adapters(self) -> list[Adapter]:
+        adapters: list[Adapter] = []
+        if self.settings.telegram_token:
+            from bot.chat.telegram import TelegramAdapter
+
+            tg = self.settings.telegram
+            adapters.append(TelegramAdapter(self.settings.telegram_token, self.commands, api_url=tg.api_url,
+                                            admins=tg.admins, link_previews=tg.link_previews,
+                                            poll_timeout=tg.poll_timeout))
+            log.info("telegram: Bot API at %s", tg.api_url)
+        return adapters or [ConsoleAdapter()]
 
     async def _sync_console_chat(self) -> None:
         console = self.settings.console
@@ -140,8 +170,11 @@ class Service:
         fresh = [i for i in parsed.items if i.key in fresh_keys]
         matched = [(item, self.matcher.match(item)) for item in fresh]
         stored = await queries.store_items(self.engine, feed.id, matched)
+        phrases = await self._phrase_catalog() if stored else None
         for entry in stored:
-            targets = await queries.subscribers(self.engine, entry.match.watchlists, entry.match.entity_ids)
+            found = ([m.entity_id for m in find_mentions(phrases, entry.item.text)] if phrases is not None else [])
+            targets = await queries.subscribers(self.engine, entry.match.watchlists, entry.match.entity_ids,
+                                                phrases=sorted(set(found)))
             if targets:
                 summary.deliveries_created += await queries.create_deliveries(self.engine, entry.id, targets)
         await queries.record_poll_success(self.engine, feed.id, next_check(interval, now),
@@ -150,6 +183,15 @@ class Service:
         summary.new_items += len(stored)
         log.info("feed %s: %d items, %d new, %d matched a watchlist", feed.name, len(parsed.items), len(stored),
                  sum(1 for s in stored if s.match.watchlists))
+
+    async def _phrase_catalog(self) -> Catalog | None:
+        """The words chats follow, compiled like aliases (clitics, whole words); rebuilt when they change."""
+        phrases = tuple(await queries.followed_phrases(self.engine))
+        if not phrases:
+            return None
+        if self._phrases is None or self._phrases[0] != phrases:
+            self._phrases = (phrases, Catalog(Entity(p, "topic", {"en": p}) for p in phrases))
+        return self._phrases[1]
 
     async def _poll_failed(self, feed: queries.FeedRow, reason: str, retry_after: float | None,
                            summary: PollSummary) -> None:
@@ -172,7 +214,7 @@ class Service:
         await asyncio.gather(*(one(f) for f in feeds))
 
     async def deliver(self, summary: PollSummary | None = None) -> int:
-        stats = await deliver_pending(self.engine, self.adapters, self.matcher, self.settings.delivery.max_attempts)
+        stats = await self.dispatcher.deliver_pending(self.matcher)
         if summary is not None:
             summary.alerts_sent += stats.sent
         return stats.sent

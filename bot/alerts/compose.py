@@ -73,9 +73,11 @@ def compose_alert(
     entities: dict[str, Entity],
     language: str,
     urgent: bool = False,
+    phrases: Sequence[str] = (),
 ) -> Alert:
     entity_ids = list(dict.fromkeys(m.entity_id for m in mentions))
     names = [entities[e].name(language) if e in entities else e for e in entity_ids]
+    names += [f"«{p}»" for p in phrases]
     # the first mention that lies in the summary gives the sentence; else the title's
     text = item.text
     summary_start = len(item.title) + 1 if item.title and item.summary else 0

@@ -11,10 +11,13 @@ class DeliveryError(Exception):
     """A send that failed. ``permanent`` (blocked bot, deleted chat) stops retries and deactivates the chat;
     otherwise the send is retried, not before ``retry_after`` seconds when the platform asked for a delay."""
 
-    def __init__(self, message: str, permanent: bool = False, retry_after: float | None = None):
+    def __init__(self, message: str, permanent: bool = False, retry_after: float | None = None,
+                 chat_gone: bool | None = None):
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
+        # a permanent error that also means the chat is unreachable (blocked, kicked, deleted)
+        self.chat_gone = permanent if chat_gone is None else chat_gone
 
 
 class Adapter(Protocol):

@@ -1,7 +1,12 @@
-"""The delivery dispatcher: claim stored deliveries, compose in the chat's language, send, record."""
+"""The delivery dispatcher: claim stored deliveries, compose in the chat's language, send, record.
+
+Sends run concurrently (bounded) and respect each platform's rate limits: a delivery whose chat is not
+allowed yet is given back untried with the time it may go, so one slow chat never holds up the others.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -9,6 +14,7 @@ from datetime import timedelta
 
 from bot.alerts.compose import compose_alert
 from bot.chat.base import Adapter, DeliveryError
+from bot.delivery.limits import UNLIMITED, RateLimiter
 from bot.extract.matcher import Matcher
 from bot.store import queries
 from bot.store.db import utcnow
@@ -17,6 +23,7 @@ log = logging.getLogger(__name__)
 
 BACKOFF_BASE = 5.0  # seconds; doubled per attempt
 BACKOFF_MAX = 3600.0
+CONCURRENCY = 16
 
 
 @dataclass
@@ -24,51 +31,94 @@ class DeliveryStats:
     sent: int = 0
     retried: int = 0
     dead: int = 0
+    postponed: int = 0
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> float:
-    delay = min(BACKOFF_BASE * 2 ** max(0, attempts - 1), BACKOFF_MAX)
-    return max(delay, retry_after or 0.0)
+    """The platform's own delay when it gave one (429 Retry-After), else exponential from 5 s up to an hour."""
+    if retry_after is not None:
+        return min(max(retry_after, 0.0), BACKOFF_MAX)
+    return min(BACKOFF_BASE * 2 ** max(0, attempts - 1), BACKOFF_MAX)
+
+
+class Dispatcher:
+    """Keeps the rate limiters between ticks; ``deliver_pending`` sends whatever is due."""
+
+    def __init__(self, engine, adapters: Mapping[str, Adapter], max_attempts: int, concurrency: int = CONCURRENCY):
+        self.engine = engine
+        self.adapters = adapters
+        self.max_attempts = max_attempts
+        self.limiters = {p: RateLimiter(getattr(a, "limits", UNLIMITED)) for p, a in adapters.items()}
+        self._slots = asyncio.Semaphore(concurrency)
+
+    async def deliver_pending(self, matcher: Matcher, batch: int = 200) -> DeliveryStats:
+        stats = DeliveryStats()
+        while True:
+            jobs = await queries.claim_deliveries(self.engine, limit=batch, platforms=tuple(self.adapters))
+            if not jobs:
+                return stats
+            await asyncio.gather(*(self._one(job, matcher, stats) for job in jobs))
+            if len(jobs) < batch or stats.postponed >= len(jobs):
+                return stats
+
+    async def _one(self, job: queries.DeliveryJob, matcher: Matcher, stats: DeliveryStats) -> None:
+        limiter = self.limiters[job.chat.platform]
+        wait = limiter.reserve(job.chat.address, job.chat.chat_type != "private")
+        if wait > 0:
+            await queries.postpone_delivery(self.engine, job.id, utcnow() + timedelta(seconds=wait))
+            stats.postponed += 1
+            return
+        async with self._slots:
+            await _deliver(self.engine, self.adapters[job.chat.platform], matcher, job, self.max_attempts, stats,
+                           limiter)
 
 
 async def deliver_pending(engine, adapters: Mapping[str, Adapter], matcher: Matcher, max_attempts: int,
-                          batch: int = 100) -> DeliveryStats:
-    """Send every delivery that is due, for the platforms that have a running adapter."""
-    stats = DeliveryStats()
-    while True:
-        jobs = await queries.claim_deliveries(engine, limit=batch, platforms=tuple(adapters))
-        if not jobs:
-            return stats
-        for job in jobs:
-            await _deliver(engine, adapters[job.chat.platform], matcher, job, max_attempts, stats)
-        if len(jobs) < batch:
-            return stats
+                          batch: int = 200) -> DeliveryStats:
+    """One-off dispatch (no limiter state kept between calls)."""
+    return await Dispatcher(engine, adapters, max_attempts).deliver_pending(matcher, batch)
 
 
 async def _deliver(engine, adapter: Adapter, matcher: Matcher, job: queries.DeliveryJob, max_attempts: int,
-                   stats: DeliveryStats) -> None:
+                   stats: DeliveryStats, limiter: RateLimiter | None = None) -> None:
     item = job.stored.item
     watchlists = [matcher.watchlists[w] for w in job.watchlists if w in matcher.watchlists]
     wanted = set(job.entities)
     mentions = job.stored.match.mentions
-    if wanted and not watchlists:
-        mentions = tuple(m for m in mentions if m.entity_id in wanted) or mentions
-    alert = compose_alert(item, mentions, watchlists, matcher.entities, job.chat.language)
+    phrases = [e.removeprefix("phrase:") for e in job.entities if e.startswith("phrase:")]
+    if wanted and not watchlists:  # followed as single entities or words: show those
+        mentions = tuple(m for m in mentions if m.entity_id in wanted) or (() if phrases else mentions)
+    alert = compose_alert(item, mentions, watchlists, matcher.entities, job.chat.language, phrases=phrases)
     ctx = {"delivery": job.id, "chat": job.chat.id, "platform": job.chat.platform, "item": job.stored.id}
-    try:
-        await adapter.send_alert(job.chat.address, alert)
-    except DeliveryError as exc:
-        if exc.permanent:
-            log.warning("delivery %(delivery)s to chat %(chat)s failed for good: %(err)s", {**ctx, "err": exc})
-            await queries.mark_delivery(engine, job.id, "dead", str(exc))
-            await queries.set_chat_active(engine, job.chat.id, False)
-            stats.dead += 1
+    address = job.chat.address
+    for _ in range(2):  # a second time only after the chat moved (Telegram group → supergroup)
+        try:
+            await adapter.send_alert(address, alert)
+            break
+        except DeliveryError as exc:
+            new_address = getattr(exc, "new_address", None)
+            if new_address is not None:
+                log.info("chat %s moved to %s; subscriptions follow it", address, new_address)
+                await queries.migrate_chat(engine, job.chat.platform, address, new_address)
+                address = new_address
+                continue
+            if exc.retry_after and limiter is not None:
+                limiter.penalize(address, exc.retry_after)
+            if exc.permanent:
+                log.warning("delivery %(delivery)s to chat %(chat)s failed for good: %(err)s", {**ctx, "err": exc})
+                await queries.mark_delivery(engine, job.id, "dead", str(exc))
+                if exc.chat_gone:
+                    await queries.set_chat_active(engine, job.chat.id, False)
+                stats.dead += 1
+                return
+            await _retry_or_dead(engine, job, max_attempts, str(exc), exc.retry_after, stats)
             return
-        await _retry_or_dead(engine, job, max_attempts, str(exc), exc.retry_after, stats)
-        return
-    except Exception as exc:  # noqa: BLE001 - an adapter bug must not stop the dispatcher
-        log.exception("delivery %s: unexpected error from the %s adapter", job.id, job.chat.platform)
-        await _retry_or_dead(engine, job, max_attempts, f"{type(exc).__name__}: {exc}", None, stats)
+        except Exception as exc:  # noqa: BLE001 - an adapter bug must not stop the dispatcher
+            log.exception("delivery %s: unexpected error from the %s adapter", job.id, job.chat.platform)
+            await _retry_or_dead(engine, job, max_attempts, f"{type(exc).__name__}: {exc}", None, stats)
+            return
+    else:
+        await _retry_or_dead(engine, job, max_attempts, "chat moved twice", None, stats)
         return
     await queries.mark_delivery(engine, job.id, "sent")
     stats.sent += 1

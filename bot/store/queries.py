@@ -57,6 +57,7 @@ class ChatRow:
     language: str
     active: bool
     muted_until: datetime | None
+    chat_type: str = "private"
 
 
 @dataclass(frozen=True)
@@ -192,18 +193,56 @@ async def store_items(engine: AsyncEngine, feed_id: int, matched: Sequence[tuple
 
 # ---------------------------------------------------------------- chats and subscriptions
 
-_CHAT_COLS = (chats.c.id, chats.c.platform, chats.c.address, chats.c.language, chats.c.active, chats.c.muted_until)
+_CHAT_COLS = (chats.c.id, chats.c.platform, chats.c.address, chats.c.language, chats.c.active, chats.c.muted_until,
+              chats.c.chat_type)
 
 
 async def ensure_chat(engine: AsyncEngine, platform: str, address: str, language: str = "en",
-                      title: str | None = None) -> ChatRow:
+                      title: str | None = None, chat_type: str = "private") -> ChatRow:
+    """The chat's row, created on first contact (with this language); an inactive chat that talks is active again."""
     async with engine.begin() as conn:
         await conn.execute(_insert(conn, chats).values(
             platform=platform, address=address, language=language, title=title, active=True,
-            created_at=utcnow()))
+            chat_type=chat_type, created_at=utcnow()))
         row = (await conn.execute(select(*_CHAT_COLS).where(
             chats.c.platform == platform, chats.c.address == address))).one()
+        if not row.active or (row.chat_type != chat_type and chat_type != "private"):
+            await conn.execute(update(chats).where(chats.c.id == row.id).values(active=True, chat_type=chat_type))
+            row = (await conn.execute(select(*_CHAT_COLS).where(chats.c.id == row.id))).one()
     return ChatRow(**row._mapping)
+
+
+async def get_chat(engine: AsyncEngine, platform: str, address: str) -> ChatRow | None:
+    async with engine.connect() as conn:
+        row = (await conn.execute(select(*_CHAT_COLS).where(
+            chats.c.platform == platform, chats.c.address == address))).first()
+    return ChatRow(**row._mapping) if row else None
+
+
+async def set_chat_muted(engine: AsyncEngine, chat_id: int, until: datetime | None) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(update(chats).where(chats.c.id == chat_id).values(muted_until=until))
+
+
+async def migrate_chat(engine: AsyncEngine, platform: str, old_address: str, new_address: str) -> int:
+    """A group became a supergroup with a new id: move the chat (and so its subscriptions) to it."""
+    async with engine.begin() as conn:
+        existing = (await conn.execute(select(chats.c.id).where(
+            chats.c.platform == platform, chats.c.address == new_address))).first()
+        old = (await conn.execute(select(chats.c.id).where(
+            chats.c.platform == platform, chats.c.address == old_address))).one()
+        if existing is not None:  # the new id already talked to us: merge into it
+            for table in (subscriptions, deliveries):
+                rows = (await conn.execute(select(table).where(table.c.chat_id == old.id))).all()
+                for row in rows:
+                    values = {k: v for k, v in row._mapping.items() if k != "id"}
+                    values["chat_id"] = existing.id
+                    await conn.execute(_insert(conn, table).values(**values))
+            await conn.execute(chats.delete().where(chats.c.id == old.id))
+            return existing.id
+        await conn.execute(update(chats).where(chats.c.id == old.id).values(
+            address=new_address, chat_type="supergroup", active=True))
+        return old.id
 
 
 async def set_chat_language(engine: AsyncEngine, chat_id: int, language: str) -> None:
@@ -250,14 +289,18 @@ async def chat_subscriptions(engine: AsyncEngine, chat_id: int) -> list[tuple[st
         return [(r.kind, r.target) for r in rows]
 
 
-async def subscribers(engine: AsyncEngine, watchlist_ids: Sequence[str], entity_ids: Sequence[str]
-                      ) -> dict[int, tuple[list[str], list[str]]]:
-    """Active chats following any of these watchlists or entities → (watchlists, entities) they follow."""
+async def subscribers(engine: AsyncEngine, watchlist_ids: Sequence[str], entity_ids: Sequence[str],
+                      phrases: Sequence[str] = ()) -> dict[int, tuple[list[str], list[str]]]:
+    """Active chats following any of these watchlists, entities or phrases → (watchlists, entities) they follow.
+
+    A followed phrase is reported among the entities as ``phrase:<the phrase>``."""
     conditions = []
     if watchlist_ids:
         conditions.append(and_(subscriptions.c.kind == "watchlist", subscriptions.c.target.in_(watchlist_ids)))
     if entity_ids:
         conditions.append(and_(subscriptions.c.kind == "entity", subscriptions.c.target.in_(entity_ids)))
+    if phrases:
+        conditions.append(and_(subscriptions.c.kind == "phrase", subscriptions.c.target.in_(phrases)))
     if not conditions:
         return {}
     query = (select(subscriptions.c.chat_id, subscriptions.c.kind, subscriptions.c.target)
@@ -267,8 +310,55 @@ async def subscribers(engine: AsyncEngine, watchlist_ids: Sequence[str], entity_
     async with engine.connect() as conn:
         for row in await conn.execute(query):
             wl, ents = out.setdefault(row.chat_id, ([], []))
-            (wl if row.kind == "watchlist" else ents).append(row.target)
+            if row.kind == "watchlist":
+                wl.append(row.target)
+            else:
+                ents.append(row.target if row.kind == "entity" else f"phrase:{row.target}")
     return out
+
+
+async def followed_phrases(engine: AsyncEngine) -> list[str]:
+    """Every phrase some active chat follows (normalized), for the per-poll phrase automaton."""
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            select(subscriptions.c.target).distinct().join(chats, chats.c.id == subscriptions.c.chat_id)
+            .where(subscriptions.c.kind == "phrase", chats.c.active.is_(True)).order_by(subscriptions.c.target))
+        return [r.target for r in rows]
+
+
+async def chat_status(engine: AsyncEngine, chat_id: int, since: datetime) -> dict:
+    async with engine.connect() as conn:
+        feeds_active = (await conn.execute(select(func.count()).select_from(feeds).where(
+            feeds.c.active.is_(True)))).scalar()
+        last_poll = (await conn.execute(select(func.max(feeds.c.last_checked_at)))).scalar()
+        failing = (await conn.execute(select(func.count()).select_from(feeds).where(
+            feeds.c.active.is_(True), feeds.c.error_count > 0))).scalar()
+        sent_today = (await conn.execute(select(func.count()).select_from(deliveries).where(
+            deliveries.c.chat_id == chat_id, deliveries.c.state == "sent", deliveries.c.sent_at >= since))).scalar()
+        pending = (await conn.execute(select(func.count()).select_from(deliveries).where(
+            deliveries.c.chat_id == chat_id, deliveries.c.state.in_(("pending", "failed", "sending"))))).scalar()
+    return {"feeds": feeds_active, "failing": failing, "last_poll": last_poll, "sent_today": sent_today,
+            "pending": pending}
+
+
+async def add_feed(engine: AsyncEngine, url: str, name: str, source: str = "chat") -> tuple[int, bool]:
+    """(feed id, created). A feed that exists is re-activated."""
+    now = utcnow()
+    async with engine.begin() as conn:
+        row = (await conn.execute(select(feeds.c.id, feeds.c.active).where(feeds.c.url == url))).first()
+        if row is not None:
+            await conn.execute(update(feeds).where(feeds.c.id == row.id).values(active=True, next_check_at=now))
+            return row.id, not row.active
+        result = await conn.execute(insert(feeds).values(
+            url=url, name=name, source=source, active=True, next_check_at=now, created_at=now))
+        return result.inserted_primary_key[0], True
+
+
+async def deactivate_feed(engine: AsyncEngine, feed_id: int) -> bool:
+    async with engine.begin() as conn:
+        result = await conn.execute(update(feeds).where(feeds.c.id == feed_id, feeds.c.active.is_(True))
+                                    .values(active=False))
+        return result.rowcount > 0
 
 
 # ---------------------------------------------------------------- deliveries
@@ -296,7 +386,7 @@ async def claim_deliveries(engine: AsyncEngine, limit: int = 100, platforms: Seq
         select(
             deliveries.c.id.label("delivery_id"), deliveries.c.attempts, deliveries.c.watchlists.label("d_wl"),
             deliveries.c.entities.label("d_ent"), chats.c.id.label("chat_id"), chats.c.platform, chats.c.address,
-            chats.c.language.label("chat_language"), chats.c.active, chats.c.muted_until,
+            chats.c.language.label("chat_language"), chats.c.active, chats.c.muted_until, chats.c.chat_type,
             items.c.id, items.c.key, items.c.title, items.c.summary, items.c.link, items.c.published_at,
             items.c.language, items.c.mentions, items.c.watchlists, feeds.c.name.label("feed_name"),
         )
@@ -318,7 +408,8 @@ async def claim_deliveries(engine: AsyncEngine, limit: int = 100, platforms: Seq
                 .values(state="sending", attempts=deliveries.c.attempts + 1))
             if result.rowcount != 1:
                 continue
-            chat = ChatRow(row.chat_id, row.platform, row.address, row.chat_language, row.active, row.muted_until)
+            chat = ChatRow(row.chat_id, row.platform, row.address, row.chat_language, row.active, row.muted_until,
+                           row.chat_type)
             jobs.append(DeliveryJob(row.delivery_id, row.attempts + 1, chat, _stored_item(row, row.feed_name),
                                     tuple(json.loads(row.d_wl)), tuple(json.loads(row.d_ent))))
     return jobs
@@ -333,6 +424,13 @@ async def mark_delivery(engine: AsyncEngine, delivery_id: int, state: str, error
         values["next_attempt_at"] = retry_at
     async with engine.begin() as conn:
         await conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(**values))
+
+
+async def postpone_delivery(engine: AsyncEngine, delivery_id: int, until: datetime) -> None:
+    """Give a claimed delivery back untried (a rate limit said not yet): no attempt is counted."""
+    async with engine.begin() as conn:
+        await conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(
+            state="pending", attempts=deliveries.c.attempts - 1, next_attempt_at=until))
 
 
 async def requeue_interrupted(engine: AsyncEngine, older_than: timedelta = timedelta(0)) -> int:

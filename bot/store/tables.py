@@ -71,6 +71,7 @@ chats = Table(
     Column("id", Integer, primary_key=True),
     Column("platform", String(16), nullable=False),  # console | telegram | slack
     Column("address", Text, nullable=False),  # the platform's chat / channel id
+    Column("chat_type", String(16), nullable=False, server_default="private"),  # private|group|supergroup|channel
     Column("title", Text),
     Column("language", String(8), nullable=False, server_default="en"),
     Column("active", Boolean, nullable=False, server_default="1"),

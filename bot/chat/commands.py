@@ -1,0 +1,337 @@
+"""Chat commands, platform-neutral: adapters turn messages into ``Caller`` + text and render the ``Reply``."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import urlparse
+
+from bot.alerts.i18n import t
+from bot.chat.resolve import Resolver, Target
+from bot.chat.transfer import MAX_IMPORT_BYTES, export_subscriptions, import_subscriptions
+from bot.extract.matcher import Matcher
+from bot.store import queries
+from bot.store.db import utcnow
+from bot.text.normalize import normalize_key
+
+log = logging.getLogger(__name__)
+
+MAX_PHRASE = 100
+MAX_MUTE = timedelta(days=30)
+FOREVER = datetime(9999, 1, 1)
+COMMANDS = ("start", "help", "watch", "unwatch", "list", "watchlists", "lang", "mute", "unmute", "export", "import",
+            "status", "feeds", "addfeed", "delfeed")
+CHANGES_SUBSCRIPTIONS = {"watch", "unwatch", "lang", "mute", "unmute", "import"}
+BOT_ADMIN_ONLY = {"feeds", "addfeed", "delfeed"}
+
+
+@dataclass
+class Caller:
+    platform: str
+    address: str
+    chat_type: str = "private"  # private | group | supergroup | channel
+    title: str | None = None
+    user_id: str | None = None
+    user_language: str | None = None
+    is_bot_admin: bool = False
+    is_chat_admin: Callable[[], Awaitable[bool]] | None = None  # asked only when needed
+
+    @property
+    def is_group(self) -> bool:
+        return self.chat_type != "private"
+
+
+@dataclass
+class Button:
+    label: str
+    data: str
+
+
+@dataclass
+class Reply:
+    text: str
+    language: str
+    buttons: list[list[Button]] = field(default_factory=list)
+    document: tuple[str, bytes] | None = None  # (file name, content)
+
+
+def parse_duration(text: str) -> timedelta | None:
+    match = re.fullmatch(r"\s*(\d{1,4})\s*(m|min|mins|minutes?|h|hours?|d|days?)?\s*", text.lower())
+    if not match:
+        return None
+    amount, unit = int(match.group(1)), (match.group(2) or "h")[0]
+    delta = {"m": timedelta(minutes=amount), "h": timedelta(hours=amount), "d": timedelta(days=amount)}[unit]
+    return delta if timedelta(0) < delta <= MAX_MUTE else None
+
+
+class Commands:
+    """What each command does. ``rules`` returns the current (Matcher, Resolver) so a reload is picked up."""
+
+    def __init__(self, engine, rules: Callable[[], tuple[Matcher, Resolver]]):
+        self.engine = engine
+        self.rules = rules
+
+    async def chat_for(self, caller: Caller) -> queries.ChatRow:
+        language = "ar" if (caller.user_language or "").lower().startswith("ar") else "en"
+        return await queries.ensure_chat(self.engine, caller.platform, caller.address, language, caller.title,
+                                         caller.chat_type)
+
+    # ------------------------------------------------------------ entry points
+
+    async def dispatch(self, caller: Caller, command: str, args: str) -> Reply:
+        chat = await self.chat_for(caller)
+        lang = chat.language
+        command = command.lower()
+        if command not in COMMANDS:
+            return Reply(t(lang, "error.unknown_command"), lang)
+        if command in BOT_ADMIN_ONLY and not caller.is_bot_admin:
+            return Reply(t(lang, "admin.only_bot_admins"), lang)
+        if command in CHANGES_SUBSCRIPTIONS and caller.is_group and not await self._chat_admin(caller):
+            return Reply(t(lang, "admin.only_chat_admins"), lang)
+        handler = getattr(self, f"cmd_{command}")
+        return await handler(caller, chat, args.strip())
+
+    async def callback(self, caller: Caller, data: str, origin_args: str = "") -> Reply | None:
+        """A button press: ``lang:ar``, ``w:e:<id>``, ``w:w:<id>``, ``w:p`` (the words of the original /watch)."""
+        chat = await self.chat_for(caller)
+        if caller.is_group and not await self._chat_admin(caller):
+            return Reply(t(chat.language, "admin.only_chat_admins"), chat.language)
+        if data.startswith("lang:"):
+            return await self.cmd_lang(caller, chat, data[5:])
+        if data.startswith("w:e:") or data.startswith("w:w:"):
+            kind = "entity" if data[2] == "e" else "watchlist"
+            return await self._follow(chat, Target(kind, data[4:]))
+        if data == "w:p":
+            return await self._follow_phrase(chat, origin_args)
+        return None
+
+    async def _chat_admin(self, caller: Caller) -> bool:
+        if caller.is_bot_admin:
+            return True
+        if caller.is_chat_admin is None:
+            return False
+        try:
+            return await caller.is_chat_admin()
+        except Exception:  # noqa: BLE001 - when the platform cannot tell, refuse politely
+            log.warning("could not check admin rights in %s chat %s", caller.platform, caller.address)
+            return False
+
+    # ------------------------------------------------------------ commands
+
+    async def cmd_start(self, caller, chat, args) -> Reply:
+        lang = chat.language
+        return Reply(f"{t(lang, 'start.greeting')}\n{t(lang, 'start.explain')}", lang,
+                     buttons=[[Button("العربية", "lang:ar"), Button("English", "lang:en")]])
+
+    async def cmd_help(self, caller, chat, args) -> Reply:
+        lang = chat.language
+        keys = ["help.start", "help.help", "help.watch", "help.unwatch", "help.list", "help.watchlists",
+                "help.lang", "help.mute", "help.export", "help.import", "help.status"]
+        if caller.is_bot_admin:
+            keys.append("help.feeds")
+        lines = [t(lang, "help.title"), *(t(lang, k) for k in keys)]
+        if caller.is_group:
+            lines.append(t(lang, "help.groups"))
+        return Reply("\n".join(lines), lang)
+
+    def _name(self, target: Target, lang: str) -> str:
+        matcher, _ = self.rules()
+        if target.kind == "entity" and target.id in matcher.entities:
+            return matcher.entities[target.id].name(lang)
+        if target.kind == "watchlist" and target.id in matcher.watchlists:
+            return matcher.watchlists[target.id].name(lang)
+        return target.id
+
+    async def cmd_watch(self, caller, chat, args) -> Reply:
+        lang = chat.language
+        if not args:
+            return Reply(t(lang, "watch.usage"), lang)
+        _, resolver = self.rules()
+        found = resolver.resolve(args)
+        if len(found) == 1:
+            return await self._follow(chat, found[0])
+        phrase_button = [Button(t(lang, "watch.offer_phrase", phrase=args[:40]), "w:p")]
+        if not found:
+            return Reply(t(lang, "watch.none", query=args), lang, buttons=[phrase_button])
+        rows = [[Button(self._name(target, lang) + (" 📋" if target.kind == "watchlist" else ""),
+                        f"w:{target.kind[0]}:{target.id}")] for target in found]
+        return Reply(t(lang, "watch.choose", query=args), lang, buttons=[*rows, phrase_button])
+
+    async def _follow(self, chat, target: Target) -> Reply:
+        lang = chat.language
+        matcher, _ = self.rules()
+        known = matcher.entities if target.kind == "entity" else matcher.watchlists
+        if target.id not in known:
+            return Reply(t(lang, "watch.none", query=target.id), lang)
+        name = self._name(target, lang)
+        if not await queries.add_subscription(self.engine, chat.id, target.kind, target.id):
+            return Reply(t(lang, "watch.already", name=name), lang)
+        key = "watch.done_entity" if target.kind == "entity" else "watch.done_watchlist"
+        return Reply(t(lang, key, name=name), lang)
+
+    async def _follow_phrase(self, chat, words: str) -> Reply:
+        lang = chat.language
+        phrase = normalize_key(words)
+        if not phrase:
+            return Reply(t(lang, "watch.usage"), lang)
+        if len(phrase) > MAX_PHRASE:
+            return Reply(t(lang, "watch.too_long", max=MAX_PHRASE), lang)
+        if not await queries.add_subscription(self.engine, chat.id, "phrase", phrase):
+            return Reply(t(lang, "watch.already", name=f"«{phrase}»"), lang)
+        return Reply(t(lang, "watch.done_phrase", phrase=phrase), lang)
+
+    async def cmd_unwatch(self, caller, chat, args) -> Reply:
+        lang = chat.language
+        if not args:
+            return Reply(t(lang, "unwatch.usage"), lang)
+        _, resolver = self.rules()
+        followed = await queries.chat_subscriptions(self.engine, chat.id)
+        candidates = [(target.kind, target.id) for target in resolver.resolve(args)]
+        candidates.append(("phrase", normalize_key(args)))
+        for kind, target in candidates:
+            if (kind, target) in followed:
+                await queries.remove_subscription(self.engine, chat.id, kind, target)
+                name = f"«{target}»" if kind == "phrase" else self._name(Target(kind, target), lang)
+                return Reply(t(lang, "unwatch.done", name=name), lang)
+        return Reply(t(lang, "unwatch.not_following", query=args), lang)
+
+    async def cmd_list(self, caller, chat, args) -> Reply:
+        lang = chat.language
+        followed = await queries.chat_subscriptions(self.engine, chat.id)
+        if not followed:
+            return Reply(t(lang, "list.empty"), lang)
+        lines = [t(lang, "list.title")]
+        for kind, title in (("watchlist", "list.watchlists"), ("entity", "list.entities"), ("phrase", "list.phrases")):
+            items = [target for k, target in followed if k == kind]
+            if items:
+                lines.append(t(lang, title))
+                for target in items:
+                    lines.append(f"• «{target}»" if kind == "phrase"
+                                 else f"• {self._name(Target(kind, target), lang)} ({target})")
+        if chat.muted_until and chat.muted_until > utcnow():
+            lines.append(self._muted_line(chat.muted_until, lang))
+        return Reply("\n".join(lines), lang)
+
+    @staticmethod
+    def _muted_line(until: datetime, lang: str) -> str:
+        if until >= FOREVER - timedelta(days=1):
+            return t(lang, "mute.done_indefinite")
+        return t(lang, "list.muted", until=until.strftime("%Y-%m-%d %H:%M"))
+
+    async def cmd_watchlists(self, caller, chat, args) -> Reply:
+        lang = chat.language
+        matcher, _ = self.rules()
+        lines = [t(lang, "watchlists.title")]
+        lines += [f"• {w.id}: {w.name(lang)}" for w in matcher.watchlists.values()]
+        return Reply("\n".join(lines), lang)
+
+    async def cmd_lang(self, caller, chat, args) -> Reply:
+        choice = args.strip().lower()[:2]
+        if choice not in ("ar", "en"):
+            return Reply(t(chat.language, "lang.usage"), chat.language)
+        await queries.set_chat_language(self.engine, chat.id, choice)
+        return Reply(t(choice, "lang.done"), choice)
+
+    async def cmd_mute(self, caller, chat, args) -> Reply:
+        lang = chat.language
+        if not args:
+            await queries.set_chat_muted(self.engine, chat.id, FOREVER)
+            return Reply(t(lang, "mute.done_indefinite"), lang)
+        duration = parse_duration(args)
+        if duration is None:
+            return Reply(t(lang, "mute.usage"), lang)
+        until = utcnow() + duration
+        await queries.set_chat_muted(self.engine, chat.id, until)
+        return Reply(t(lang, "mute.done", until=until.strftime("%Y-%m-%d %H:%M")), lang)
+
+    async def cmd_unmute(self, caller, chat, args) -> Reply:
+        lang = chat.language
+        if not chat.muted_until or chat.muted_until <= utcnow():
+            return Reply(t(lang, "unmute.not_muted"), lang)
+        await queries.set_chat_muted(self.engine, chat.id, None)
+        return Reply(t(lang, "unmute.done"), lang)
+
+    async def cmd_status(self, caller, chat, args) -> Reply:
+        lang = chat.language
+        now = utcnow()
+        status = await queries.chat_status(self.engine, chat.id, now.replace(hour=0, minute=0, second=0,
+                                                                             microsecond=0))
+        last = status["last_poll"].strftime("%Y-%m-%d %H:%M UTC") if status["last_poll"] else t(lang, "status.never")
+        lines = [t(lang, "status.text", feeds=status["feeds"], failing=status["failing"], last_poll=last,
+                   sent=status["sent_today"], pending=status["pending"])]
+        if chat.muted_until and chat.muted_until > now:
+            lines.append(self._muted_line(chat.muted_until, lang))
+        return Reply("\n".join(lines), lang)
+
+    async def cmd_export(self, caller, chat, args) -> Reply:
+        lang = chat.language
+        matcher, _ = self.rules()
+        followed = await queries.chat_subscriptions(self.engine, chat.id)
+        content = export_subscriptions(followed, matcher, lang).encode("utf-8")
+        return Reply(t(lang, "export.caption"), lang, document=("rasad-subscriptions.yaml", content))
+
+    async def cmd_import(self, caller, chat, args) -> Reply:
+        return Reply(t(chat.language, "import.usage"), chat.language)
+
+    async def import_file(self, caller: Caller, data: bytes, filename: str, mode: str) -> Reply:
+        chat = await self.chat_for(caller)
+        lang = chat.language
+        if caller.is_group and not await self._chat_admin(caller):
+            return Reply(t(lang, "admin.only_chat_admins"), lang)
+        if len(data) > MAX_IMPORT_BYTES:
+            return Reply(t(lang, "import.too_large", max=MAX_IMPORT_BYTES // 1024), lang)
+        matcher, _ = self.rules()
+        imported = import_subscriptions(data, filename, matcher)
+        if imported.errors:
+            return Reply("\n".join([t(lang, "import.errors"), *imported.errors[:20]]), lang)
+        merge = mode.strip().lower().startswith("merge")
+        for kind, targets in (("watchlist", imported.watchlists), ("entity", imported.entities),
+                              ("phrase", imported.phrases)):
+            if merge:
+                for target in targets:
+                    await queries.add_subscription(self.engine, chat.id, kind, target)
+            else:
+                await queries.replace_subscriptions(self.engine, chat.id, kind, targets)
+        return Reply(t(lang, "import.done", watchlists=len(imported.watchlists), entities=len(imported.entities),
+                       phrases=len(imported.phrases), mode=t(lang, "import.mode_merge" if merge
+                                                             else "import.mode_replace")), lang)
+
+    # ------------------------------------------------------------ feeds (bot administrators)
+
+    async def cmd_feeds(self, caller, chat, args) -> Reply:
+        lang = chat.language
+        feeds = await queries.list_feeds(self.engine)
+        if not feeds:
+            return Reply(t(lang, "feeds.empty"), lang)
+        lines = [t(lang, "feeds.title")]
+        for feed in feeds:
+            state = (t(lang, "feeds.failing", errors=feed.error_count, error=(feed.last_error or "")[:80])
+                     if feed.error_count else t(lang, "feeds.ok"))
+            lines.append(t(lang, "feeds.line", id=feed.id, name=feed.name, state=state))
+        return Reply("\n".join(lines), lang)
+
+    async def cmd_addfeed(self, caller, chat, args) -> Reply:
+        lang = chat.language
+        parts = args.split(maxsplit=1)
+        if not parts:
+            return Reply(t(lang, "addfeed.usage"), lang)
+        url = parts[0]
+        parsed = urlparse(url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            return Reply(t(lang, "addfeed.bad_url"), lang)
+        name = parts[1].strip() if len(parts) > 1 else parsed.netloc
+        feed_id, created = await queries.add_feed(self.engine, url, name[:200])
+        key = "addfeed.done" if created else "addfeed.exists"
+        return Reply(t(lang, key, id=feed_id, name=name), lang)
+
+    async def cmd_delfeed(self, caller, chat, args) -> Reply:
+        lang = chat.language
+        ident = args.lstrip("#").strip()
+        if not ident.isdigit():
+            return Reply(t(lang, "delfeed.usage"), lang)
+        if await queries.deactivate_feed(self.engine, int(ident)):
+            return Reply(t(lang, "delfeed.done", id=ident), lang)
+        return Reply(t(lang, "delfeed.unknown", id=ident), lang)

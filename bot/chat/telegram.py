@@ -1,0 +1,253 @@
+"""The Telegram adapter: python-telegram-bot's Application inside Rasad's own event loop."""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Sequence
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeDefault,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Update,
+)
+from telegram.constants import ChatMemberStatus, ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.alerts.compose import RLM, clip, entity_list, isolate
+from bot.alerts.i18n import t
+from bot.chat.base import DeliveryError
+from bot.chat.commands import Caller, Commands, Reply
+from bot.delivery.limits import TELEGRAM
+from bot.model import Alert
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE = 4096
+DEFAULT_API_URL = "https://api.telegram.org"
+MENU = ("start", "help", "watch", "unwatch", "list", "watchlists", "lang", "mute", "unmute", "export", "import",
+        "status")
+
+
+class ChatMovedError(DeliveryError):
+    """The group became a supergroup: its new id is ``new_address``; send there."""
+
+    def __init__(self, new_address: str):
+        super().__init__(f"chat migrated to {new_address}", permanent=False)
+        self.new_address = new_address
+
+
+def _esc(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def render_html(alert: Alert) -> str:
+    """The alert in Telegram's HTML: every piece of feed text escaped; Arabic alerts right-to-left."""
+    lang = alert.language
+    sep = t(lang, "list.separator")
+
+    def iso(text: str) -> str:
+        return _esc(isolate(text, lang))
+
+    if alert.watchlist_names:
+        header = t(lang, "alert.header", watchlists=sep.join(iso(n) for n in alert.watchlist_names))
+    else:
+        header = t(lang, "alert.header_entities", entities=entity_list(alert, wrap=lambda n, lg: iso(n)))
+    lines = [f"<b>{header}</b>", f"<b>{iso(alert.headline)}</b>"]
+    source = iso(alert.source)
+    if alert.published:
+        lines.append(t(lang, "alert.source_dated", source=source, date=alert.published.strftime("%Y-%m-%d %H:%M")))
+    else:
+        lines.append(t(lang, "alert.source", source=source))
+    if alert.watchlist_names and alert.entity_names:
+        lines.append(t(lang, "alert.mentions", entities=entity_list(alert, wrap=lambda n, lg: iso(n))))
+    if alert.snippet:
+        snippet = iso(alert.snippet)
+        lines.append(f"<i>«{snippet}»</i>" if lang == "ar" else f"<i>“{snippet}”</i>")
+    if alert.link and alert.link.startswith(("http://", "https://")):
+        label = _esc(t(lang, "alert.read", link="")).rstrip(": ").rstrip()
+        lines.append(f'<a href="{html.escape(alert.link, quote=True)}">{label}</a>')
+    if lang == "ar":
+        lines = [RLM + line for line in lines]
+    text = "\n".join(lines)
+    return text if len(text) <= MAX_MESSAGE else clip(text, MAX_MESSAGE)
+
+
+def render_reply(reply: Reply) -> str:
+    text = _esc(reply.text)
+    if reply.language == "ar":
+        text = "\n".join(RLM + line for line in text.split("\n"))
+    return text[:MAX_MESSAGE]
+
+
+def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(b.label[:60], callback_data=b.data[:64]) for b in row]
+                                 for row in reply.buttons])
+
+
+def _command_args(text: str) -> tuple[str, str]:
+    head, _, rest = text.strip().partition(" ")
+    return head[1:].split("@", 1)[0].lower(), rest.strip()
+
+
+class TelegramAdapter:
+    platform = "telegram"
+    limits = TELEGRAM
+
+    def __init__(self, token: str, commands: Commands, api_url: str = DEFAULT_API_URL,
+                 admins: Sequence[int] = (), link_previews: bool = False, poll_timeout: int = 25,
+                 receive_updates: bool = True):
+        self._commands = commands
+        self._admins = set(admins)
+        self._link_previews = link_previews
+        self._poll_timeout = poll_timeout
+        self._receive = receive_updates
+        api_url = api_url.rstrip("/")
+        self.app: Application = (
+            ApplicationBuilder().token(token).base_url(f"{api_url}/bot").base_file_url(f"{api_url}/file/bot")
+            .connect_timeout(10).read_timeout(self._poll_timeout + 10).write_timeout(20).pool_timeout(10)
+            .get_updates_read_timeout(self._poll_timeout + 10).concurrent_updates(8).build()
+        )
+        self.app.add_handler(MessageHandler(filters.Document.ALL & filters.CaptionRegex(r"^/import"), self._on_document))
+        self.app.add_handler(MessageHandler(filters.COMMAND, self._on_command))
+        self.app.add_handler(CallbackQueryHandler(self._on_callback))
+        self.app.add_error_handler(self._on_error)
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        await self.app.initialize()
+        await self._register_commands()
+        await self.app.start()
+        if self._receive:
+            await self.app.updater.start_polling(timeout=self._poll_timeout, drop_pending_updates=False,
+                                                 allowed_updates=["message", "callback_query"])
+            log.info("telegram: long polling as @%s", self.app.bot.username)
+
+    async def _register_commands(self) -> None:
+        for language in ("en", "ar"):
+            commands = [BotCommand(c, t(language, f"cmd.{c}")) for c in MENU]
+            await self.app.bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=language)
+        await self.app.bot.set_my_commands([BotCommand(c, t("en", f"cmd.{c}")) for c in MENU])
+
+    async def stop(self) -> None:
+        if self.app.updater and self.app.updater.running:
+            await self.app.updater.stop()
+        if self.app.running:
+            await self.app.stop()
+        await self.app.shutdown()
+
+    # ------------------------------------------------------------ delivery
+
+    async def send_alert(self, address: str, alert: Alert) -> None:
+        try:
+            await self.app.bot.send_message(
+                chat_id=int(address), text=render_html(alert), parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=not self._link_previews))
+        except RetryAfter as exc:
+            retry = exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds") else exc.retry_after
+            raise DeliveryError(f"429 retry after {retry}", retry_after=float(retry)) from None
+        except ChatMigrated as exc:
+            raise ChatMovedError(str(exc.new_chat_id)) from None
+        except Forbidden as exc:
+            raise DeliveryError(f"forbidden: {exc.message}", permanent=True) from None
+        except BadRequest as exc:
+            gone = "chat not found" in exc.message.lower() or "chat_id is empty" in exc.message.lower()
+            raise DeliveryError(f"bad request: {exc.message}", permanent=True, chat_gone=gone) from None
+        except TimedOut as exc:
+            raise DeliveryError(f"timed out (outcome unknown): {exc.message}") from None
+        except NetworkError as exc:
+            raise DeliveryError(f"network: {exc.message}") from None
+
+    # ------------------------------------------------------------ updates
+
+    def _caller(self, update: Update) -> Caller:
+        chat, user = update.effective_chat, update.effective_user
+        bot = self.app.bot
+
+        async def is_admin() -> bool:
+            if user is None:
+                return False
+            member = await bot.get_chat_member(chat.id, user.id)
+            return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+
+        return Caller(platform=self.platform, address=str(chat.id), chat_type=chat.type,
+                      title=chat.title or chat.full_name, user_id=str(user.id) if user else None,
+                      user_language=user.language_code if user else None,
+                      is_bot_admin=bool(user and user.id in self._admins), is_chat_admin=is_admin)
+
+    async def _send_reply(self, update: Update, reply: Reply) -> None:
+        message = update.effective_message
+        if reply.document is not None:
+            name, content = reply.document
+            await message.reply_document(document=content, filename=name, caption=render_reply(reply)[:1024],
+                                         parse_mode=ParseMode.HTML)
+            return
+        await message.reply_text(render_reply(reply), parse_mode=ParseMode.HTML, reply_markup=_keyboard(reply),
+                                 link_preview_options=LinkPreviewOptions(is_disabled=True))
+
+    async def _on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None or not message.text:
+            return
+        command, args = _command_args(message.text)
+        reply = await self._commands.dispatch(self._caller(update), command, args)
+        await self._send_reply(update, reply)
+
+    async def _on_document(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        document = message.document
+        caller = self._caller(update)
+        _, mode = _command_args(message.caption or "/import")
+        if document.file_size and document.file_size > 256 * 1024:
+            data = b"x" * (document.file_size or 0)  # let the command layer refuse it by size
+        else:
+            file = await context.bot.get_file(document.file_id)
+            data = bytes(await file.download_as_bytearray())
+        reply = await self._commands.import_file(caller, data, document.file_name or "import.yaml", mode)
+        await self._send_reply(update, reply)
+
+    async def _on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        await query.answer()
+        origin = query.message.reply_to_message if query.message else None
+        origin_args = _command_args(origin.text)[1] if origin is not None and origin.text else ""
+        reply = await self._commands.callback(self._caller(update), query.data or "", origin_args)
+        if reply is None:
+            return
+        await query.edit_message_text(render_reply(reply), parse_mode=ParseMode.HTML, reply_markup=_keyboard(reply))
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        error = context.error
+        if isinstance(error, (NetworkError, TimedOut)):
+            log.warning("telegram: network problem: %s", error)
+            return
+        log.error("telegram: error while handling an update", exc_info=error)
+        if isinstance(update, Update) and update.effective_message is not None:
+            try:
+                chat = await self._commands.chat_for(self._caller(update))
+                await update.effective_message.reply_text(t(chat.language, "error.generic"))
+            except TelegramError:
+                pass
+

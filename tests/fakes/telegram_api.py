@@ -1,0 +1,325 @@
+"""A fake Telegram Bot API server on 127.0.0.1, speaking the Bot API's wire format.
+
+The real python-telegram-bot client talks to it over HTTP. It queues updates for getUpdates (with offsets and
+long polling), records every call, answers getChatMember from a table, stores uploaded documents for getFile,
+and can inject errors (429 with retry_after, 403, 400 "chat not found", migrate_to_chat_id) or slow answers.
+With ``enforce_limits`` it answers 429 beyond Telegram's limits (30/s overall, 1/s per chat, 20/min per group).
+Reusable by the benchmark harness.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+INT_FIELDS = {"chat_id", "user_id", "offset", "limit", "timeout", "message_id", "from_chat_id"}
+JSON_FIELDS = {"reply_markup", "commands", "scope", "link_preview_options", "allowed_updates", "entities",
+               "reply_parameters", "disable_web_page_preview", "disable_notification", "show_alert"}
+
+
+@dataclass
+class Sent:
+    method: str
+    params: dict[str, Any]
+    at: float
+
+
+@dataclass
+class FakeTelegram:
+    token: str = "123456:TEST-TOKEN"
+    bot_id: int = 123456
+    username: str = "rasad_test_bot"
+    enforce_limits: bool = False
+    calls: list[Sent] = field(default_factory=list)
+    members: dict[tuple[int, int], str] = field(default_factory=dict)  # (chat, user) → status
+    failures: dict[int, deque] = field(default_factory=lambda: defaultdict(deque))  # chat → injected errors
+    delay: float = 0.0  # seconds before every sendMessage answer
+    files: dict[str, bytes] = field(default_factory=dict)
+    _updates: list[dict] = field(default_factory=list)
+    _next_update: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _next_message: itertools.count = field(default_factory=lambda: itertools.count(1000))
+    _new_update: asyncio.Event | None = None
+    _runner: web.AppRunner | None = None
+    port: int = 0
+    _global_sends: deque = field(default_factory=deque)
+    _chat_sends: dict[int, deque] = field(default_factory=lambda: defaultdict(deque))
+    limit_hits: int = 0
+
+    # ------------------------------------------------------------ lifecycle
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> FakeTelegram:
+        self._new_update = asyncio.Event()
+        app = web.Application(client_max_size=20 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._method)
+        app.router.add_get("/file/bot{token}/{path:.*}", self._file)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]
+        return self
+
+    async def stop(self) -> None:
+        if self._new_update is not None:
+            self._new_update.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # ------------------------------------------------------------ what tests do
+
+    def _user(self, user_id: int, language: str | None) -> dict:
+        user = {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
+        if language:
+            user["language_code"] = language
+        return user
+
+    def _chat(self, chat_id: int, chat_type: str, title: str | None = None) -> dict:
+        chat = {"id": chat_id, "type": chat_type}
+        if chat_type == "private":
+            chat["first_name"] = f"User{chat_id}"
+        else:
+            chat["title"] = title or f"Group {chat_id}"
+        return chat
+
+    def _push(self, update: dict) -> int:
+        update["update_id"] = next(self._next_update)
+        self._updates.append(update)
+        self._new_update.set()
+        return update["update_id"]
+
+    def push_message(self, chat_id: int, text: str, user_id: int | None = None, chat_type: str = "private",
+                     language: str | None = "en", reply_to: dict | None = None, document: dict | None = None,
+                     caption: str | None = None) -> int:
+        user_id = user_id if user_id is not None else chat_id
+        message: dict[str, Any] = {
+            "message_id": next(self._next_message), "date": int(time.time()),
+            "chat": self._chat(chat_id, chat_type), "from": self._user(user_id, language),
+        }
+        if document is not None:
+            message["document"] = document
+            if caption:
+                message["caption"] = caption
+                if caption.startswith("/"):
+                    message["caption_entities"] = [{"type": "bot_command", "offset": 0,
+                                                    "length": len(caption.split()[0])}]
+        else:
+            message["text"] = text
+            if text.startswith("/"):
+                message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        if reply_to is not None:
+            message["reply_to_message"] = reply_to
+        return self._push({"message": message})
+
+    def push_document(self, chat_id: int, filename: str, content: bytes, caption: str = "/import",
+                      user_id: int | None = None, chat_type: str = "private", language: str = "en") -> int:
+        file_id = f"file-{len(self.files) + 1}"
+        self.files[file_id] = content
+        document = {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": filename,
+                    "mime_type": "application/x-yaml", "file_size": len(content)}
+        return self.push_message(chat_id, "", user_id, chat_type, language, document=document, caption=caption)
+
+    def push_callback(self, chat_id: int, data: str, message: dict, user_id: int | None = None,
+                      chat_type: str = "private", language: str = "en") -> int:
+        user_id = user_id if user_id is not None else chat_id
+        return self._push({"callback_query": {
+            "id": f"cb{next(self._next_message)}", "from": self._user(user_id, language),
+            "chat_instance": f"ci{chat_id}", "data": data, "message": message,
+        }})
+
+    def fail_next(self, chat_id: int, *errors: dict) -> None:
+        """Queue error answers for the next sendMessage calls to this chat."""
+        self.failures[chat_id].extend(errors)
+
+    @staticmethod
+    def too_many_requests(retry_after: int) -> dict:
+        return {"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after {retry_after}",
+                "parameters": {"retry_after": retry_after}}
+
+    @staticmethod
+    def blocked() -> dict:
+        return {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
+
+    @staticmethod
+    def chat_not_found() -> dict:
+        return {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}
+
+    @staticmethod
+    def migrated(new_id: int) -> dict:
+        return {"ok": False, "error_code": 400,
+                "description": "Bad Request: group chat was upgraded to a supergroup chat",
+                "parameters": {"migrate_to_chat_id": new_id}}
+
+    def sent(self, method: str = "sendMessage", chat_id: int | None = None) -> list[dict]:
+        return [c.params for c in self.calls
+                if c.method == method and (chat_id is None or c.params.get("chat_id") == chat_id)]
+
+    async def wait_for(self, predicate, timeout: float = 20.0) -> list[dict]:
+        """Wait until predicate(calls) is true; returns the calls. No fixed sleeps."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if predicate(self.calls):
+                return self.calls
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out; calls: {[(c.method, c.params) for c in self.calls][-10:]}")
+            await asyncio.sleep(0.02)
+
+    # ------------------------------------------------------------ the wire
+
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        if request.content_type == "application/json":
+            return await request.json()
+        params: dict[str, Any] = {}
+        if request.method == "POST":
+            form = await request.post()
+            for key, value in form.items():
+                if hasattr(value, "file"):
+                    params[key] = {"filename": value.filename, "content": value.file.read()}
+                    continue
+                params[key] = self._decode(key, value)
+        for key, value in request.query.items():
+            params[key] = self._decode(key, value)
+        return params
+
+    @staticmethod
+    def _decode(key: str, value: str) -> Any:
+        if key in INT_FIELDS:
+            try:
+                return int(value)
+            except ValueError:
+                return value
+        if key in JSON_FIELDS:
+            try:
+                return json.loads(value)
+            except ValueError:
+                return value
+        return value
+
+    def _over_limit(self, chat_id: int) -> int | None:
+        now = time.monotonic()
+        glob = self._global_sends
+        while glob and now - glob[0] > 1.0:
+            glob.popleft()
+        per_chat = self._chat_sends[chat_id]
+        while per_chat and now - per_chat[0] > 60.0:
+            per_chat.popleft()
+        last_second = sum(1 for t in per_chat if now - t <= 1.0)
+        if len(glob) >= 30 or last_second >= 1 or (chat_id < 0 and len(per_chat) >= 20):
+            self.limit_hits += 1
+            return 1
+        glob.append(now)
+        per_chat.append(now)
+        return None
+
+    async def _method(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
+        method = request.match_info["method"]
+        params = await self._params(request)
+        self.calls.append(Sent(method, params, time.monotonic()))
+        handler = getattr(self, f"_m_{method}", None)
+        if handler is None:
+            return web.json_response({"ok": True, "result": True})
+        result = await handler(params)
+        if isinstance(result, dict) and result.get("ok") is False:
+            return web.json_response(result, status=result["error_code"])
+        return web.json_response({"ok": True, "result": result})
+
+    async def _file(self, request: web.Request) -> web.Response:
+        path = request.match_info["path"]
+        file_id = path.rsplit("/", 1)[-1]
+        if file_id not in self.files:
+            return web.Response(status=404)
+        return web.Response(body=self.files[file_id])
+
+    async def _m_getMe(self, params):
+        return {"id": self.bot_id, "is_bot": True, "first_name": "Rasad", "username": self.username,
+                "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+
+    async def _m_getUpdates(self, params):
+        offset = params.get("offset") or 0
+        timeout = min(float(params.get("timeout") or 0), 2.0)
+        deadline = time.monotonic() + timeout
+        while True:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            if self._updates or time.monotonic() >= deadline:
+                return list(self._updates[: int(params.get("limit") or 100)])
+            self._new_update.clear()
+            try:
+                await asyncio.wait_for(self._new_update.wait(), max(0.01, deadline - time.monotonic()))
+            except TimeoutError:
+                pass
+
+    def _message_result(self, params, extra: dict | None = None) -> dict:
+        chat_id = params.get("chat_id")
+        chat_type = "private" if isinstance(chat_id, int) and chat_id > 0 else "supergroup"
+        result = {"message_id": next(self._next_message), "date": int(time.time()),
+                  "chat": self._chat(chat_id, chat_type), "from": {"id": self.bot_id, "is_bot": True,
+                                                                   "first_name": "Rasad"}}
+        if "text" in params:
+            result["text"] = params["text"]
+        if params.get("reply_markup"):
+            result["reply_markup"] = params["reply_markup"]
+        result.update(extra or {})
+        return result
+
+    async def _m_sendMessage(self, params):
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        chat_id = params.get("chat_id")
+        queue = self.failures.get(chat_id)
+        if queue:
+            return queue.popleft()
+        if self.enforce_limits:
+            retry = self._over_limit(chat_id)
+            if retry is not None:
+                return self.too_many_requests(retry)
+        return self._message_result(params)
+
+    async def _m_editMessageText(self, params):
+        return self._message_result(params, {"message_id": params.get("message_id")})
+
+    async def _m_sendDocument(self, params):
+        doc = params.get("document") or {}
+        file_id = f"sent-{len(self.files) + 1}"
+        self.files[file_id] = doc.get("content", b"")
+        return self._message_result(params, {"document": {
+            "file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": doc.get("filename", "file")}})
+
+    async def _m_getFile(self, params):
+        file_id = params.get("file_id")
+        if file_id not in self.files:
+            return {"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"}
+        return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(self.files[file_id]),
+                "file_path": f"documents/{file_id}"}
+
+    async def _m_getChatMember(self, params):
+        chat_id, user_id = params.get("chat_id"), params.get("user_id")
+        status = self.members.get((chat_id, user_id), "member")
+        member = {"status": status, "user": self._user(user_id, None)}
+        if status == "administrator":
+            member.update({"can_be_edited": False, "is_anonymous": False, "can_manage_chat": True,
+                           "can_delete_messages": True, "can_manage_video_chats": True,
+                           "can_restrict_members": True, "can_promote_members": False, "can_change_info": True,
+                           "can_invite_users": True, "can_post_stories": False, "can_edit_stories": False,
+                           "can_delete_stories": False})
+        return member
+
+    async def _m_setMyCommands(self, params):
+        return True
+
+    async def _m_deleteWebhook(self, params):
+        return True
+
+    async def _m_answerCallbackQuery(self, params):
+        return True
