@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import html
 import logging
+import os
 from collections.abc import Sequence
 
-from telegram import (
+# python-telegram-bot 22: opt in to RetryAfter.retry_after as a timedelta (the future default), no warning
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
+from telegram import (  # noqa: E402 - after the PTB_TIMEDELTA opt-in
     BotCommand,
     BotCommandScopeDefault,
     InlineKeyboardButton,

@@ -38,6 +38,7 @@ class FakeTelegram:
     username: str = "rasad_test_bot"
     enforce_limits: bool = False
     calls: list[Sent] = field(default_factory=list)
+    delivered: list[dict] = field(default_factory=list)  # sendMessage calls answered ok
     members: dict[tuple[int, int], str] = field(default_factory=dict)  # (chat, user) → status
     failures: dict[int, deque] = field(default_factory=lambda: defaultdict(deque))  # chat → injected errors
     delay: float = 0.0  # seconds before every sendMessage answer
@@ -164,9 +165,9 @@ class FakeTelegram:
         return [c.params for c in self.calls
                 if c.method == method and (chat_id is None or c.params.get("chat_id") == chat_id)]
 
-    async def wait_for(self, predicate, timeout: float = 20.0) -> list[dict]:
+    async def wait_for(self, predicate, within: float = 20.0) -> list[dict]:
         """Wait until predicate(calls) is true; returns the calls. No fixed sleeps."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while True:
             if predicate(self.calls):
                 return self.calls
@@ -284,6 +285,7 @@ class FakeTelegram:
             retry = self._over_limit(chat_id)
             if retry is not None:
                 return self.too_many_requests(retry)
+        self.delivered.append(params)
         return self._message_result(params)
 
     async def _m_editMessageText(self, params):
@@ -307,6 +309,8 @@ class FakeTelegram:
         chat_id, user_id = params.get("chat_id"), params.get("user_id")
         status = self.members.get((chat_id, user_id), "member")
         member = {"status": status, "user": self._user(user_id, None)}
+        if status == "creator":
+            member["is_anonymous"] = False
         if status == "administrator":
             member.update({"can_be_edited": False, "is_anonymous": False, "can_manage_chat": True,
                            "can_delete_messages": True, "can_manage_video_chats": True,

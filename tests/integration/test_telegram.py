@@ -1,0 +1,275 @@
+"""Whole Telegram conversations: the real python-telegram-bot client against a fake Bot API on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.config import FeedConfig, PollConfig, Settings, TelegramConfig
+from bot.service import Service
+from bot.store import queries
+from tests.conftest import RULES
+from tests.fakes.telegram_api import FakeTelegram
+
+ADMIN = 777
+RLM = "\u200f"
+
+
+def feed_xml(*items: tuple[str, str, str]) -> str:
+    body = "".join(f"<item><title>{title}</title><guid>{guid}</guid><link>https://e.org/{guid}</link>"
+                   f"<description>{summary}</description></item>" for guid, title, summary in items)
+    return f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Wire</title>{body}</channel></rss>'
+
+
+class Harness:
+    def __init__(self, tmp_path: Path, fake: FakeTelegram):
+        self.fake = fake
+        self.feed = tmp_path / "feed.xml"
+        self.feed.write_text(feed_xml(), encoding="utf-8")
+        self.settings = Settings(
+            database=f"sqlite+aiosqlite:///{tmp_path}/tg.db", rules=str(RULES),
+            feeds=[FeedConfig(name="Wire", url=str(self.feed))], poll=PollConfig(interval=60),
+            telegram=TelegramConfig(api_url=fake.base_url, admins=[ADMIN], poll_timeout=1),
+            telegram_token=fake.token, base_dir=tmp_path)
+        self.service = Service(self.settings)
+
+    def publish(self, *items: tuple[str, str, str]) -> None:
+        self.feed.write_text(feed_xml(*items), encoding="utf-8")
+
+    async def say(self, chat_id: int, text: str, **kw) -> dict:
+        """Send a user message and wait for the bot's answer to that chat."""
+        before = len(self.fake.calls)
+        self.fake.push_message(chat_id, text, **kw)
+        calls = await self.fake.wait_for(lambda c: any(
+            x.method in ("sendMessage", "sendDocument", "editMessageText") and x.params.get("chat_id") == chat_id
+            for x in c[before:]))
+        return next(x.params for x in calls[before:] if x.params.get("chat_id") == chat_id
+                    and x.method in ("sendMessage", "sendDocument", "editMessageText"))
+
+    async def press(self, chat_id: int, data: str, keyboard_message: dict, **kw) -> dict:
+        before = len(self.fake.calls)
+        self.fake.push_callback(chat_id, data, keyboard_message, **kw)
+        calls = await self.fake.wait_for(lambda c: any(x.method == "editMessageText" for x in c[before:]))
+        return next(x.params for x in calls[before:] if x.method == "editMessageText")
+
+    async def deliver_all(self, within: float = 20) -> None:
+        """Deliver until nothing is pending or failed (waiting for retry times, never a fixed sleep)."""
+        deadline = time.monotonic() + within
+        while True:
+            await self.service.deliver()
+            counts = await queries.delivery_counts(self.service.engine)
+            if not counts.get("pending") and not counts.get("failed") and not counts.get("sending"):
+                return
+            assert time.monotonic() < deadline, counts
+            await asyncio.sleep(0.1)
+
+
+@pytest.fixture
+async def tg(tmp_path):
+    fake = await FakeTelegram().start()
+    harness = Harness(tmp_path, fake)
+    await harness.service.start()
+    yield harness
+    await harness.service.stop()
+    await fake.stop()
+
+
+def alerts_to(fake: FakeTelegram, chat_id: int) -> list[dict]:
+    return [p for p in fake.delivered if p.get("chat_id") == chat_id and "<b>🔔" in p["text"]]
+
+
+async def test_commands_are_registered_in_both_languages(tg):
+    calls = tg.fake.sent("setMyCommands")
+    languages = {c.get("language_code") for c in calls}
+    assert {"ar", "en"} <= languages
+    ar = next(c for c in calls if c.get("language_code") == "ar")
+    names = [c["command"] for c in ar["commands"]]
+    assert {"start", "watch", "unwatch", "list", "watchlists", "lang", "mute", "unmute", "export", "import",
+            "status", "help"} <= set(names)
+    assert any("متابعة" in c["description"] for c in ar["commands"])
+
+
+async def test_arabic_user_follows_caesar_act_and_gets_one_arabic_alert(tg):
+    start = await tg.say(100, "/start", language="ar")
+    assert "رصد" in start["text"] and start["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "lang:ar"
+    reply = await tg.say(100, "/watch قانون قيصر", language="ar")
+    assert "قانون قيصر" in reply["text"] and "✅" in reply["text"]
+    tg.publish(("a1", "واشنطن تمدد العمل بقانون قيصر", "أعلنت وزارة الخزانة تمديد العقوبات بموجب «قانون قيصر»."))
+    summary = await tg.service.run_once()
+    assert summary.alerts_sent == 1
+    alerts = alerts_to(tg.fake, 100)
+    assert len(alerts) == 1
+    text = alerts[0]["text"]
+    assert text.startswith(RLM) and "المصدر" in text and "قانون قيصر" in text
+    assert alerts[0]["link_preview_options"] == {"is_disabled": True}
+    assert '<a href="https://e.org/a1">' in text
+    # polled again: nothing new, nothing sent twice
+    again = await tg.service.run_once()
+    assert again.alerts_sent == 0 and len(alerts_to(tg.fake, 100)) == 1
+
+
+async def test_feed_text_is_escaped_in_html(tg):
+    await tg.say(101, "/watch Caesar Act")
+    tg.publish(("h1", "Caesar Act &amp; &lt;script&gt;alert(1)&lt;/script&gt; A &lt; B", "Tom &amp; Jerry <i>x</i>"))
+    await tg.service.run_once()
+    text = alerts_to(tg.fake, 101)[0]["text"]
+    assert "<script>" not in text and "A &lt; B" in text and "&amp;" in text
+    assert len(text) <= 4096
+
+
+async def test_group_member_who_is_not_admin_cannot_unsubscribe_the_group(tg):
+    group, member, admin = -1001, 5, 6
+    tg.fake.members[(group, admin)] = "administrator"
+    done = await tg.say(group, "/watch UNSCR 2254", user_id=admin, chat_type="supergroup")
+    assert "✅" in done["text"] and "2254" in done["text"]
+    refused = await tg.say(group, "/unwatch UNSCR 2254", user_id=member, chat_type="supergroup")
+    assert "administrators" in refused["text"]
+    chat = await queries.get_chat(tg.service.engine, "telegram", str(group))
+    assert await queries.chat_subscriptions(tg.service.engine, chat.id)  # still subscribed
+    ok = await tg.say(group, "/unwatch UNSCR 2254", user_id=admin, chat_type="supergroup")
+    assert "Stopped" in ok["text"]
+    listing = await tg.say(group, "/list", user_id=member, chat_type="supergroup")  # reading is for everyone
+    assert "nothing" in listing["text"]
+
+
+async def test_a_429_storm_delays_but_loses_nothing(tg):
+    for chat in (201, 202, 203):
+        await tg.say(chat, "/watch Caesar Act")
+    tg.fake.fail_next(202, *[FakeTelegram.too_many_requests(1)] * 3)
+    tg.publish(("s1", "Caesar Act extended", "The Caesar Act stays."), ("s2", "New Caesar Act waiver", "Caesar Act."))
+    await tg.service.run_once()
+    await tg.deliver_all()
+    for chat in (201, 202, 203):
+        alerts = alerts_to(tg.fake, chat)
+        assert len(alerts) == 2, chat
+        assert len({a["text"] for a in alerts}) == 2  # no duplicates
+    counts = await queries.delivery_counts(tg.service.engine)
+    assert counts == {"sent": 6}
+
+
+async def test_blocked_bot_marks_chat_inactive(tg):
+    await tg.say(301, "/watch Caesar Act")
+    tg.fake.fail_next(301, FakeTelegram.blocked())
+    tg.publish(("b1", "Caesar Act news", ""))
+    await tg.service.run_once()
+    chat = await queries.get_chat(tg.service.engine, "telegram", "301")
+    assert chat.active is False
+    tg.publish(("b1", "Caesar Act news", ""), ("b2", "More Caesar Act news", ""))
+    summary = await tg.service.run_once()
+    assert summary.deliveries_created == 0  # an inactive chat gets no new deliveries
+
+
+async def test_chat_not_found_is_permanent_too(tg):
+    await tg.say(302, "/watch Caesar Act")
+    tg.fake.fail_next(302, FakeTelegram.chat_not_found())
+    tg.publish(("n1", "Caesar Act news", ""))
+    await tg.service.run_once()
+    assert (await queries.get_chat(tg.service.engine, "telegram", "302")).active is False
+    assert (await queries.delivery_counts(tg.service.engine)) == {"dead": 1}
+
+
+async def test_migrated_group_moves_subscriptions_and_resends(tg):
+    group, admin = -400, 8
+    tg.fake.members[(group, admin)] = "creator"
+    await tg.say(group, "/watch Caesar Act", user_id=admin, chat_type="group")
+    tg.fake.fail_next(group, FakeTelegram.migrated(-1009400))
+    tg.publish(("m1", "Caesar Act news", ""))
+    await tg.service.run_once()
+    assert len(alerts_to(tg.fake, -1009400)) == 1
+    moved = await queries.get_chat(tg.service.engine, "telegram", "-1009400")
+    assert moved is not None and await queries.chat_subscriptions(tg.service.engine, moved.id) == [
+        ("entity", "caesar-act")]
+    assert await queries.get_chat(tg.service.engine, "telegram", str(group)) is None
+
+
+async def test_watch_resolves_typos_offers_choices_and_free_words(tg):
+    typo = await tg.say(501, "/watch ceasar act")
+    assert "Caesar Act" in typo["text"]
+    choose = await tg.say(501, "/watch Assad")
+    buttons = [b for row in choose["reply_markup"]["inline_keyboard"] for b in row]
+    assert any(b["callback_data"] == "w:e:bashar-al-assad" for b in buttons)
+    keyboard_message = {"message_id": 9001, "date": 0, "chat": {"id": 501, "type": "private"}, "text": "choose",
+                        "reply_to_message": {"message_id": 9000, "date": 0, "chat": {"id": 501, "type": "private"},
+                                             "text": "/watch Assad"}}
+    chosen = await tg.press(501, "w:e:bashar-al-assad", keyboard_message)
+    assert "Bashar al-Assad" in chosen["text"]
+    none = await tg.say(501, "/watch water crisis")
+    assert none["reply_markup"]["inline_keyboard"][-1][0]["callback_data"] == "w:p"
+    keyboard_message["reply_to_message"]["text"] = "/watch water crisis"
+    phrase = await tg.press(501, "w:p", keyboard_message)
+    assert "water crisis" in phrase["text"]
+    tg.publish(("w1", "Drought deepens the water crisis in Iraq", "Officials warned of shortages."))
+    await tg.service.run_once()
+    alerts = alerts_to(tg.fake, 501)
+    assert len(alerts) == 1 and "«water crisis»" in alerts[0]["text"]
+    listing = await tg.say(501, "/list")
+    assert "Bashar al-Assad" in listing["text"] and "«water crisis»" in listing["text"]
+
+
+async def test_language_mute_unmute_status(tg):
+    await tg.say(601, "/watch Caesar Act")
+    assert "Use /lang" in (await tg.say(601, "/lang fr"))["text"]
+    assert "العربية" in (await tg.say(601, "/lang ar"))["text"]
+    muted = await tg.say(601, "/mute 2h")
+    assert "🔕" in muted["text"]
+    assert "30m" in (await tg.say(601, "/mute soon"))["text"]  # usage in Arabic still names the forms
+    tg.publish(("u1", "Caesar Act extended", ""))
+    await tg.service.run_once()
+    assert alerts_to(tg.fake, 601) == []  # held, not lost
+    await tg.say(601, "/unmute")
+    await tg.deliver_all()
+    alerts = alerts_to(tg.fake, 601)
+    assert len(alerts) == 1 and alerts[0]["text"].startswith(RLM)  # in the chat's new language
+    status = await tg.say(601, "/status")
+    assert "1" in status["text"] and "المصادر" in status["text"]
+
+
+async def test_export_then_import_round_trip_and_errors_with_lines(tg):
+    await tg.say(701, "/watch Caesar Act")
+    await tg.say(701, "/watch syria-process")
+    exported = await tg.say(701, "/export")
+    assert "document" in exported
+    content = exported["document"]["content"]
+    doc = yaml.safe_load(content)
+    assert doc["version"] == 1 and {w["id"] for w in doc["watchlists"]} == {"chat-follows", "syria-process"}
+    # a fresh chat imports the file and follows the same things
+    before = len(tg.fake.calls)
+    tg.fake.push_document(702, "rasad-subscriptions.yaml", content)
+    await tg.fake.wait_for(lambda c: any(x.method == "sendMessage" and x.params.get("chat_id") == 702
+                                         for x in c[before:]))
+    chat = await queries.get_chat(tg.service.engine, "telegram", "702")
+    assert sorted(await queries.chat_subscriptions(tg.service.engine, chat.id)) == [
+        ("entity", "caesar-act"), ("watchlist", "syria-process")]
+    # a broken file: every error with file:line, nothing applied
+    bad = b"watchlists:\n  - id: mine\n    names: {en: Mine}\n    any: [no-such-entity]\n  - id: x\n"
+    before = len(tg.fake.calls)
+    tg.fake.push_document(702, "mine.yaml", bad)
+    calls = await tg.fake.wait_for(lambda c: any(x.method == "sendMessage" and x.params.get("chat_id") == 702
+                                                 for x in c[before:]))
+    text = next(x.params["text"] for x in calls[before:] if x.method == "sendMessage")
+    assert "mine.yaml:4: watchlist 'mine': any: unknown entity id 'no-such-entity'" in text
+    assert "mine.yaml:5:" in text
+    assert len(await queries.chat_subscriptions(tg.service.engine, chat.id)) == 2
+
+
+async def test_feeds_are_for_bot_admins(tg):
+    refused = await tg.say(801, "/addfeed https://example.org/rss.xml Example")
+    assert "administrators" in refused["text"]
+    added = await tg.say(ADMIN, "/addfeed https://example.org/rss.xml Example")
+    assert "added" in added["text"]
+    listing = await tg.say(ADMIN, "/feeds")
+    assert "Example" in listing["text"] and "Wire" in listing["text"]
+    assert "not an http" in (await tg.say(ADMIN, "/addfeed ftp://x/y"))["text"]
+    feed_id = next(f.id for f in await queries.list_feeds(tg.service.engine) if f.name == "Example")
+    assert "removed" in (await tg.say(ADMIN, f"/delfeed {feed_id}"))["text"]
+
+
+async def test_help_and_unknown_command(tg):
+    help_text = (await tg.say(901, "/help"))["text"]
+    assert "/watch" in help_text and "/export" in help_text and "/feeds" not in help_text
+    assert "/feeds" in (await tg.say(ADMIN, "/help"))["text"]
+    assert "/help" in (await tg.say(901, "/frobnicate"))["text"]
