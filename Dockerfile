@@ -24,4 +24,5 @@ ENV DATABASE_URL=sqlite+aiosqlite:////data/rasad.db
 VOLUME ["/data"]
 
 ENTRYPOINT ["rasad"]
+EXPOSE 8080
 CMD ["run", "--config", "/app/config.yaml"]

@@ -54,6 +54,14 @@ class TelegramConfig(_Strict):
     admins: list[int] = Field(default_factory=list)  # Telegram user ids allowed to manage feeds
     link_previews: bool = False
     poll_timeout: int = Field(default=25, ge=0, le=60)  # long-polling timeout, seconds
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str | None = None  # public https URL that reaches http.port; the path /telegram/webhook is added
+
+
+class HttpConfig(_Strict):
+    host: str = "0.0.0.0"  # noqa: S104 - a service in a container listens on all interfaces
+    port: int = Field(default=8080, ge=0, le=65535)  # 0: any free port
+    enabled: bool = False  # on by itself in webhook mode
 
 
 class DeliveryConfig(_Strict):
@@ -69,8 +77,10 @@ class Settings(_Strict):
     poll: PollConfig = Field(default_factory=PollConfig)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     telegram: TelegramConfig = Field(default_factory=TelegramConfig)
+    http: HttpConfig = Field(default_factory=HttpConfig)
     # secrets: from the environment only, never from YAML, never logged
     telegram_token: str | None = Field(default=None, exclude=True, repr=False)
+    telegram_webhook_secret: str | None = Field(default=None, exclude=True, repr=False)
     # not from YAML: where the file was, to resolve relative paths
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
 
@@ -132,4 +142,13 @@ def load_settings(path: str | Path | None, env: dict[str, str] | None = None) ->
     if env.get("TELEGRAM_API_URL"):
         settings.telegram.api_url = env["TELEGRAM_API_URL"]
     settings.telegram_token = env.get("TELEGRAM_BOT_TOKEN") or None
+    settings.telegram_webhook_secret = env.get("TELEGRAM_WEBHOOK_SECRET") or None
+    if settings.telegram_token and settings.telegram.mode == "webhook":
+        problems = []
+        if not settings.telegram.webhook_url:
+            problems.append("telegram.webhook_url is needed in webhook mode")
+        if not settings.telegram_webhook_secret:
+            problems.append("TELEGRAM_WEBHOOK_SECRET must be set in the environment in webhook mode")
+        if problems:
+            raise ConfigError([f"{path or 'config'}:0: {p}" for p in problems])
     return settings

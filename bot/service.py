@@ -23,6 +23,7 @@ from bot.extract.matcher import Matcher
 from bot.extract.mentions import find_mentions
 from bot.feeds.fetch import FetchError, fetch, make_client
 from bot.feeds.parse import ParseError, parse_feed
+from bot.httpserver import HttpServer
 from bot.model import Entity
 from bot.rules.load import load_rules
 from bot.store import queries
@@ -66,6 +67,7 @@ class Service:
         self.commands: Commands | None = None
         self.dispatcher: Dispatcher | None = None
         self._phrases: tuple[tuple[str, ...], Catalog] | None = None
+        self.http: HttpServer | None = None
         self._client: httpx.AsyncClient | None = None
         self._stop = asyncio.Event()
         self._inflight = 0
@@ -96,13 +98,27 @@ class Service:
             log.warning("%d deliveries were interrupted mid-send by the last stop; they will be sent again",
                         requeued)
         self.commands = Commands(self.engine, self.rules)
+        webhook = bool(self.settings.telegram_token) and self.settings.telegram.mode == "webhook"
+        if self.settings.http.enabled or webhook:
+            self.http = HttpServer(self.settings.http.host, self.settings.http.port, self.health)
         self.adapters = {a.platform: a for a in (self._given_adapters or self._platform_adapters())}
         if "console" in self.adapters:
             await self._sync_console_chat()
         self.dispatcher = Dispatcher(self.engine, self.adapters, self.settings.delivery.max_attempts)
         self._client = make_client(self.settings.poll)
+        if self.http is not None:
+            await self.http.start()
         for adapter in self.adapters.values():
             await adapter.start()
+
+    async def health(self) -> dict:
+        try:
+            feeds = await queries.list_feeds(self.engine)
+        except Exception as exc:  # noqa: BLE001 - a health check reports, it does not raise
+            return {"ok": False, "database": f"unreachable: {type(exc).__name__}"}
+        last = max((f.last_success_at for f in feeds if f.last_success_at), default=None)
+        return {"ok": True, "database": "ok", "feeds": len(feeds),
+                "last_successful_poll": last.isoformat() + "Z" if last else None}
 
     def rules(self) -> tuple[Matcher, Resolver]:
         return self.matcher, self.resolver
@@ -113,9 +129,13 @@ class Service:
             from bot.chat.telegram import TelegramAdapter
 
             tg = self.settings.telegram
+            webhook = tg.mode == "webhook"
             adapters.append(TelegramAdapter(self.settings.telegram_token, self.commands, api_url=tg.api_url,
                                             admins=tg.admins, link_previews=tg.link_previews,
-                                            poll_timeout=tg.poll_timeout))
+                                            poll_timeout=tg.poll_timeout,
+                                            webhook_url=tg.webhook_url if webhook else None,
+                                            webhook_secret=self.settings.telegram_webhook_secret,
+                                            http=self.http))
             log.info("telegram: Bot API at %s", tg.api_url)
         return adapters or [ConsoleAdapter()]
 
@@ -136,6 +156,8 @@ class Service:
                 await adapter.stop()
             except Exception:  # noqa: BLE001
                 log.exception("stopping the %s adapter failed", adapter.platform)
+        if self.http is not None:
+            await self.http.stop()
         if self._client is not None:
             await self._client.aclose()
         if self.engine is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import html
 import logging
 import os
@@ -10,6 +11,7 @@ from collections.abc import Sequence
 # python-telegram-bot 22: opt in to RetryAfter.retry_after as a timedelta (the future default), no warning
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
+from aiohttp import web  # noqa: E402
 from telegram import (  # noqa: E402 - after the PTB_TIMEDELTA opt-in
     BotCommand,
     BotCommandScopeDefault,
@@ -42,11 +44,13 @@ from bot.alerts.i18n import t
 from bot.chat.base import DeliveryError
 from bot.chat.commands import Caller, Commands, Reply
 from bot.delivery.limits import TELEGRAM
+from bot.httpserver import HttpServer
 from bot.model import Alert
 
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE = 4096
+WEBHOOK_PATH = "/telegram/webhook"
 DEFAULT_API_URL = "https://api.telegram.org"
 MENU = ("start", "help", "watch", "unwatch", "list", "watchlists", "lang", "mute", "unmute", "export", "import",
         "status")
@@ -121,8 +125,15 @@ class TelegramAdapter:
 
     def __init__(self, token: str, commands: Commands, api_url: str = DEFAULT_API_URL,
                  admins: Sequence[int] = (), link_previews: bool = False, poll_timeout: int = 25,
-                 receive_updates: bool = True):
+                 receive_updates: bool = True, webhook_url: str | None = None, webhook_secret: str | None = None,
+                 http: HttpServer | None = None):
         self._commands = commands
+        self._webhook_url = webhook_url
+        self._webhook_secret = webhook_secret
+        if webhook_url:
+            if http is None or not webhook_secret:
+                raise ValueError("webhook mode needs the HTTP server and a secret token")
+            http.add_route("POST", WEBHOOK_PATH, self._on_webhook)
         self._admins = set(admins)
         self._link_previews = link_previews
         self._poll_timeout = poll_timeout
@@ -144,10 +155,29 @@ class TelegramAdapter:
         await self.app.initialize()
         await self._register_commands()
         await self.app.start()
-        if self._receive:
+        if self._webhook_url:
+            url = self._webhook_url.rstrip("/") + WEBHOOK_PATH
+            await self.app.bot.set_webhook(url, secret_token=self._webhook_secret,
+                                           allowed_updates=["message", "callback_query"])
+            log.info("telegram: webhook at %s as @%s", url, self.app.bot.username)
+        elif self._receive:
             await self.app.updater.start_polling(timeout=self._poll_timeout, drop_pending_updates=False,
                                                  allowed_updates=["message", "callback_query"])
             log.info("telegram: long polling as @%s", self.app.bot.username)
+
+    async def _on_webhook(self, request: web.Request) -> web.Response:
+        """Telegram posts updates here; the secret token header proves it is Telegram."""
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not hmac.compare_digest(given, self._webhook_secret or ""):
+            return web.Response(status=403, text="forbidden")
+        try:
+            data = await request.json()
+        except ValueError:
+            return web.Response(status=400, text="not JSON")
+        update = Update.de_json(data, self.app.bot)
+        if update is not None:
+            await self.app.update_queue.put(update)
+        return web.Response(text="ok")
 
     async def _register_commands(self) -> None:
         for language in ("en", "ar"):

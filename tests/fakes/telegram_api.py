@@ -325,5 +325,8 @@ class FakeTelegram:
     async def _m_deleteWebhook(self, params):
         return True
 
+    async def _m_setWebhook(self, params):
+        return True
+
     async def _m_answerCallbackQuery(self, params):
         return True

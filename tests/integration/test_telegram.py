@@ -273,3 +273,51 @@ async def test_help_and_unknown_command(tg):
     assert "/watch" in help_text and "/export" in help_text and "/feeds" not in help_text
     assert "/feeds" in (await tg.say(ADMIN, "/help"))["text"]
     assert "/help" in (await tg.say(901, "/frobnicate"))["text"]
+
+
+async def test_webhook_mode_with_secret_token_behind_the_health_port(tmp_path):
+    import httpx
+
+    fake = await FakeTelegram().start()
+    settings = Settings(
+        database=f"sqlite+aiosqlite:///{tmp_path}/wh.db", rules=str(RULES), feeds=[],
+        telegram=TelegramConfig(api_url=fake.base_url, mode="webhook", webhook_url="https://rasad.example.org/"),
+        http={"host": "127.0.0.1", "port": 0}, telegram_token=fake.token, telegram_webhook_secret="s3cret-token",
+        base_dir=tmp_path)
+    service = Service(settings)
+    await service.start()
+    try:
+        hook = fake.sent("setWebhook")[0]
+        assert hook["url"] == "https://rasad.example.org/telegram/webhook" and hook["secret_token"] == "s3cret-token"
+        assert not fake.sent("getUpdates")  # no long polling in webhook mode
+        base = f"http://127.0.0.1:{service.http.port}"
+        update = {"update_id": 1, "message": {
+            "message_id": 5, "date": 0, "chat": {"id": 55, "type": "private", "first_name": "A"},
+            "from": {"id": 55, "is_bot": False, "first_name": "A", "language_code": "en"},
+            "text": "/watch Caesar Act", "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}}
+        async with httpx.AsyncClient() as client:
+            bad = await client.post(f"{base}/telegram/webhook", json=update,
+                                    headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"})
+            assert bad.status_code == 403
+            ok = await client.post(f"{base}/telegram/webhook", json=update,
+                                   headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"})
+            assert ok.status_code == 200
+            await fake.wait_for(lambda calls: any(c.method == "sendMessage" and "Caesar Act" in c.params["text"]
+                                                  for c in calls))
+            health = await client.get(f"{base}/healthz")
+            assert health.status_code == 200 and health.json()["database"] == "ok"
+        assert len([c for c in fake.sent("sendMessage") if "Caesar Act" in c["text"]]) == 1  # refused one did nothing
+    finally:
+        await service.stop()
+        await fake.stop()
+
+
+def test_webhook_mode_needs_url_and_secret(tmp_path):
+    from bot.config import ConfigError, load_settings
+
+    config = tmp_path / "c.yaml"
+    config.write_text("telegram: {mode: webhook}\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(config, env={"TELEGRAM_BOT_TOKEN": "1:x"})
+    text = "\n".join(info.value.messages)
+    assert "webhook_url" in text and "TELEGRAM_WEBHOOK_SECRET" in text and "1:x" not in text
