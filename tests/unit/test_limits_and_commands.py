@@ -31,7 +31,7 @@ def test_group_minute_limit():
 def test_penalize_after_retry_after():
     limiter = RateLimiter(TELEGRAM)
     limiter.penalize("x", 5.0, now=10.0)
-    assert limiter.reserve("x", now=12.0) == pytest.approx(4.0)
+    assert limiter.reserve("x", now=12.0) == pytest.approx(3.0)  # allowed again at 10 + 5
 
 
 @pytest.mark.parametrize(("text", "expected"), [("30m", timedelta(minutes=30)), ("2h", timedelta(hours=2)),
