@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 
 MAX_MESSAGE = 4096
 WEBHOOK_PATH = "/telegram/webhook"
+UPDATES = ["message", "channel_post", "callback_query"]
 DEFAULT_API_URL = "https://api.telegram.org"
 MENU = ("start", "help", "watch", "unwatch", "list", "watchlists", "lang", "mute", "unmute", "export", "import",
         "status")
@@ -158,11 +159,11 @@ class TelegramAdapter:
         if self._webhook_url:
             url = self._webhook_url.rstrip("/") + WEBHOOK_PATH
             await self.app.bot.set_webhook(url, secret_token=self._webhook_secret,
-                                           allowed_updates=["message", "callback_query"])
+                                           allowed_updates=UPDATES)
             log.info("telegram: webhook at %s as @%s", url, self.app.bot.username)
         elif self._receive:
             await self.app.updater.start_polling(timeout=self._poll_timeout, drop_pending_updates=False,
-                                                 allowed_updates=["message", "callback_query"])
+                                                 allowed_updates=UPDATES)
             log.info("telegram: long polling as @%s", self.app.bot.username)
 
     async def _on_webhook(self, request: web.Request) -> web.Response:
@@ -221,6 +222,8 @@ class TelegramAdapter:
         bot = self.app.bot
 
         async def is_admin() -> bool:
+            if chat.type == "channel":  # only a channel's administrators can post in it
+                return True
             if user is None:
                 return False
             member = await bot.get_chat_member(chat.id, user.id)

@@ -321,3 +321,25 @@ def test_webhook_mode_needs_url_and_secret(tmp_path):
         load_settings(config, env={"TELEGRAM_BOT_TOKEN": "1:x"})
     text = "\n".join(info.value.messages)
     assert "webhook_url" in text and "TELEGRAM_WEBHOOK_SECRET" in text and "1:x" not in text
+
+
+async def test_slow_bot_api_answers_still_deliver(tg):
+    await tg.say(1001, "/watch Caesar Act")
+    tg.fake.delay = 1.5
+    tg.publish(("slow1", "Caesar Act news", ""))
+    summary = await tg.service.run_once()
+    assert summary.alerts_sent == 1 and len(alerts_to(tg.fake, 1001)) == 1
+
+
+async def test_channel_posts_are_commands_from_its_administrators(tg):
+    channel = -1002000
+    before = len(tg.fake.calls)
+    update = {"channel_post": {"message_id": 1, "date": 0, "chat": {"id": channel, "type": "channel", "title": "Desk"},
+                               "text": "/watch Caesar Act",
+                               "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}}
+    tg.fake._push(update)
+    await tg.fake.wait_for(lambda c: any(x.method == "sendMessage" and x.params.get("chat_id") == channel
+                                         for x in c[before:]))
+    chat = await queries.get_chat(tg.service.engine, "telegram", str(channel))
+    assert chat.chat_type == "channel"
+    assert await queries.chat_subscriptions(tg.service.engine, chat.id) == [("entity", "caesar-act")]
