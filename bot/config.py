@@ -58,6 +58,11 @@ class TelegramConfig(_Strict):
     webhook_url: str | None = None  # public https URL that reaches http.port; the path /telegram/webhook is added
 
 
+class SlackConfig(_Strict):
+    api_url: str = "https://slack.com/api/"  # SLACK_API_URL in the environment wins
+    admins: list[str] = Field(default_factory=list)  # Slack user ids allowed to manage feeds
+
+
 class HttpConfig(_Strict):
     host: str = "0.0.0.0"  # noqa: S104 - a service in a container listens on all interfaces
     port: int = Field(default=8080, ge=0, le=65535)  # 0: any free port
@@ -78,9 +83,13 @@ class Settings(_Strict):
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     telegram: TelegramConfig = Field(default_factory=TelegramConfig)
     http: HttpConfig = Field(default_factory=HttpConfig)
+    slack: SlackConfig = Field(default_factory=SlackConfig)
     # secrets: from the environment only, never from YAML, never logged
     telegram_token: str | None = Field(default=None, exclude=True, repr=False)
     telegram_webhook_secret: str | None = Field(default=None, exclude=True, repr=False)
+    slack_bot_token: str | None = Field(default=None, exclude=True, repr=False)
+    slack_app_token: str | None = Field(default=None, exclude=True, repr=False)
+    slack_signing_secret: str | None = Field(default=None, exclude=True, repr=False)
     # not from YAML: where the file was, to resolve relative paths
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
 
@@ -129,9 +138,10 @@ def load_settings(path: str | Path | None, env: dict[str, str] | None = None) ->
         base_dir = path.resolve().parent
         try:
             raw = plain(doc or {})
-            if "telegram_token" in raw:
-                raise ConfigError([f"{file}:{key_line(doc, 'telegram_token', 1)}: secrets never go in the config "
-                                   "file: set TELEGRAM_BOT_TOKEN in the environment"])
+            if any(k.endswith(("_token", "_secret")) for k in raw):
+                key = next(k for k in raw if k.endswith(("_token", "_secret")))
+                raise ConfigError([f"{file}:{key_line(doc, key, 1)}: secrets never go in the config file: set "
+                                   f"{key.upper()} in the environment"])
             settings = Settings.model_validate({**raw, "base_dir": base_dir})
         except ValidationError as exc:
             raise ConfigError([f"{file}:{line}: {msg}" for line, msg in validation_errors(exc, doc, 1)]) from None
@@ -143,6 +153,14 @@ def load_settings(path: str | Path | None, env: dict[str, str] | None = None) ->
         settings.telegram.api_url = env["TELEGRAM_API_URL"]
     settings.telegram_token = env.get("TELEGRAM_BOT_TOKEN") or None
     settings.telegram_webhook_secret = env.get("TELEGRAM_WEBHOOK_SECRET") or None
+    if env.get("SLACK_API_URL"):
+        settings.slack.api_url = env["SLACK_API_URL"]
+    settings.slack_bot_token = env.get("SLACK_BOT_TOKEN") or None
+    settings.slack_app_token = env.get("SLACK_APP_TOKEN") or None
+    settings.slack_signing_secret = env.get("SLACK_SIGNING_SECRET") or None
+    if settings.slack_bot_token and not (settings.slack_app_token or settings.slack_signing_secret):
+        raise ConfigError([f"{path or 'config'}:0: SLACK_BOT_TOKEN is set but neither SLACK_APP_TOKEN (Socket Mode) "
+                           "nor SLACK_SIGNING_SECRET (HTTP mode) is"])
     if settings.telegram_token and settings.telegram.mode == "webhook":
         problems = []
         if not settings.telegram.webhook_url:

@@ -99,7 +99,8 @@ class Service:
                         requeued)
         self.commands = Commands(self.engine, self.rules)
         webhook = bool(self.settings.telegram_token) and self.settings.telegram.mode == "webhook"
-        if self.settings.http.enabled or webhook:
+        slack_http = bool(self.settings.slack_bot_token) and not self.settings.slack_app_token
+        if self.settings.http.enabled or webhook or slack_http:
             self.http = HttpServer(self.settings.http.host, self.settings.http.port, self.health)
         self.adapters = {a.platform: a for a in (self._given_adapters or self._platform_adapters())}
         if "console" in self.adapters:
@@ -137,6 +138,14 @@ class Service:
                                             webhook_secret=self.settings.telegram_webhook_secret,
                                             http=self.http))
             log.info("telegram: Bot API at %s", tg.api_url)
+        if self.settings.slack_bot_token:
+            from bot.chat.slack import SlackAdapter
+
+            adapters.append(SlackAdapter(self.settings.slack_bot_token, self.commands,
+                                         signing_secret=self.settings.slack_signing_secret,
+                                         app_token=self.settings.slack_app_token, api_url=self.settings.slack.api_url,
+                                         http=self.http, admins=self.settings.slack.admins))
+            log.info("slack: Web API at %s", self.settings.slack.api_url)
         return adapters or [ConsoleAdapter()]
 
     async def _sync_console_chat(self) -> None:

@@ -44,7 +44,7 @@ class Resolver:
         if not key:
             return []
         if key in self.index:
-            return sorted(self.index[key])
+            return self._collapse(sorted(self.index[key]))
         if key.isdigit():  # "/watch 2254"
             entity_id = self.matcher.catalog.resolutions.get(int(key))
             return [Target("entity", entity_id)] if entity_id else []
@@ -53,6 +53,16 @@ class Resolver:
         if mentions and sum(m.end - m.start for m in mentions) >= len(query.strip()) * 0.6:
             return sorted({Target("entity", m.entity_id) for m in mentions})[:limit]
         return self._containing(key, limit) or self._fuzzy(key, limit)
+
+    def _collapse(self, targets: list[Target]) -> list[Target]:
+        """A watchlist that is exactly one of the entities found ("Resolution 2254") stands for it."""
+        entities = {t.id for t in targets if t.kind == "entity"}
+        same = set()
+        for target in targets:
+            wl = self.matcher.watchlists.get(target.id) if target.kind == "watchlist" else None
+            if wl is not None and len(wl.any) == 1 and not wl.all and not wl.none and wl.any[0] in entities:
+                same.add(wl.any[0])
+        return [t for t in targets if not (t.kind == "entity" and t.id in same)]
 
     def _containing(self, key: str, limit: int) -> list[Target]:
         """Forms that hold the query as whole words: "Assad" → Bashar, Hafez and Maher al-Assad."""

@@ -317,6 +317,20 @@ async def subscribers(engine: AsyncEngine, watchlist_ids: Sequence[str], entity_
     return out
 
 
+async def platform_subscriptions(engine: AsyncEngine, platform: str) -> dict[str, list[tuple[str, str]]]:
+    """Every active chat of a platform → what it follows (for Slack's App Home)."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            select(chats.c.address, subscriptions.c.kind, subscriptions.c.target)
+            .join(subscriptions, subscriptions.c.chat_id == chats.c.id)
+            .where(chats.c.platform == platform, chats.c.active.is_(True))
+            .order_by(chats.c.address, subscriptions.c.kind, subscriptions.c.target))
+        for row in rows:
+            out.setdefault(row.address, []).append((row.kind, row.target))
+    return out
+
+
 async def followed_phrases(engine: AsyncEngine) -> list[str]:
     """Every phrase some active chat follows (normalized), for the per-poll phrase automaton."""
     async with engine.connect() as conn:

@@ -63,5 +63,6 @@ def test_resolver_finds_one(resolver, query, target):
 
 def test_resolver_offers_several_and_nothing(resolver):
     assert Target("entity", "bashar-al-assad") in resolver.resolve("Assad")
-    assert len(resolver.resolve("Resolution 2254")) == 2  # the entity and the watchlist of that name
+    # a watchlist that is just one entity stands for it: one answer, no question
+    assert resolver.resolve("Resolution 2254") == [Target("watchlist", "resolution-2254")]
     assert resolver.resolve("water crisis") == []
