@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import hmac
 import itertools
+import json
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
@@ -29,7 +30,10 @@ class Call:
 @dataclass
 class FakeSlack:
     bot_token: str = "xoxb-test-token"
+    app_token: str = "xapp-test-token"
     team_id: str = "T0001"
+    acks: list[dict] = field(default_factory=list)  # what Socket Mode clients sent back
+    _sockets: list = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     responses: list[dict] = field(default_factory=list)  # what was posted to response_url
     failures: dict[str, deque] = field(default_factory=lambda: defaultdict(deque))  # channel → errors
@@ -53,6 +57,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
         app.router.add_post("/response/{n}", self._response)
+        app.router.add_get("/ws", self._websocket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -61,8 +66,32 @@ class FakeSlack:
         return self
 
     async def stop(self) -> None:
+        for ws in list(self._sockets):
+            await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
+
+    # ------------------------------------------------------------ Socket Mode
+
+    async def _websocket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0001"}})
+        try:
+            async for message in ws:
+                if message.type == web.WSMsgType.TEXT:
+                    self.acks.append(json.loads(message.data))
+        finally:
+            if ws in self._sockets:
+                self._sockets.remove(ws)
+        return ws
+
+    async def socket_push(self, envelope: dict) -> None:
+        """Send an envelope (slash command, interaction, event) to every connected Socket Mode client."""
+        await self.wait_for(lambda f: bool(f._sockets))
+        for ws in self._sockets:
+            await ws.send_json(envelope)
 
     # ------------------------------------------------------------ what tests do
 
@@ -120,6 +149,10 @@ class FakeSlack:
         auth = request.headers.get("Authorization", "")
         call = Call(method, params)
         self.calls.append(call)
+        if method == "apps.connections.open":
+            if auth != f"Bearer {self.app_token}":
+                return web.json_response({"ok": False, "error": "invalid_auth"})
+            return web.json_response({"ok": True, "url": f"ws://127.0.0.1:{self.port}/ws"})
         if auth != f"Bearer {self.bot_token}":
             return web.json_response({"ok": False, "error": "invalid_auth"})
         if method == "auth.test":

@@ -174,3 +174,30 @@ async def test_app_home_lists_what_channels_follow(slack):
     await slack.fake.wait_for(lambda f: any(c.method == "views.publish" for c in f.calls))
     view = next(c.params for c in slack.fake.calls if c.method == "views.publish")
     assert view["user_id"] == "U0001" and "Caesar Act" in json.dumps(view["view"])
+
+
+async def test_socket_mode_receives_the_slash_command_over_a_websocket(tmp_path):
+    fake = await FakeSlack().start()
+    feed = tmp_path / "feed.xml"
+    feed.write_text(feed_xml(), encoding="utf-8")
+    settings = Settings(database=f"sqlite+aiosqlite:///{tmp_path}/sm.db", rules=str(RULES),
+                        feeds=[FeedConfig(name="Wire", url=str(feed))], slack=SlackConfig(api_url=fake.api_url),
+                        slack_bot_token=fake.bot_token, slack_app_token=fake.app_token, base_dir=tmp_path)
+    service = Service(settings)
+    await service.start()
+    try:
+        assert service.http is None  # Socket Mode needs no public URL and no HTTP port
+        command = dict(x.split("=", 1) for x in fake.slash_command("watch Caesar Act", channel="C0100").split("&"))
+        from urllib.parse import unquote_plus
+
+        payload = {k: unquote_plus(v) for k, v in command.items()}
+        await fake.socket_push({"envelope_id": "env-1", "type": "slash_commands", "accepts_response_payload": True,
+                                "payload": payload})
+        await fake.wait_for(lambda f: any(a.get("envelope_id") == "env-1" for a in f.acks) and f.responses)
+        assert "Caesar Act" in fake.responses[0]["text"]
+        feed.write_text(feed_xml(("sm1", "Caesar Act renewed", "")), encoding="utf-8")
+        await service.run_once()
+        assert len(fake.posted("C0100")) == 1
+    finally:
+        await service.stop()
+        await fake.stop()
