@@ -46,6 +46,13 @@ class PollConfig(_Strict):
     max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     max_redirects: int = Field(default=5, ge=0, le=20)
     concurrency: int = Field(default=8, ge=1, le=256)
+    per_host: int = Field(default=2, ge=1, le=64)  # fetches at the same time to one host
+    min_interval: int = Field(default=60, ge=10)  # bounds for what feeds ask (Cache-Control max-age, <ttl>)
+    max_interval: int = Field(default=6 * 3600, ge=60)
+    broken_after: int = Field(default=10, ge=1, le=1000)  # failures in a row before a feed is marked broken
+    broken_retry: int = Field(default=6 * 3600, ge=60)  # seconds between tries of a broken feed
+    allow_private: bool = False  # feeds added from chat may reach private or loopback addresses
+    rules_check: float = Field(default=5, gt=0, le=3600)  # seconds between checks of the rules files
     user_agent: str = "Rasad/0.1 (+https://github.com/rasad; diplomatic news monitor)"
 
 

@@ -8,10 +8,12 @@ import random
 import signal
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from urllib.parse import urlparse
 
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.alerts.i18n import t
 from bot.chat.base import Adapter
 from bot.chat.commands import Commands
 from bot.chat.console import CONSOLE_ADDRESS, ConsoleAdapter
@@ -21,11 +23,11 @@ from bot.delivery.outbox import Dispatcher
 from bot.extract.catalog import Catalog
 from bot.extract.matcher import Matcher
 from bot.extract.mentions import find_mentions
-from bot.feeds.fetch import FetchError, fetch, make_client
+from bot.feeds.fetch import FetchError, cache_max_age, fetch, make_client
 from bot.feeds.parse import ParseError, parse_feed
 from bot.httpserver import HttpServer
 from bot.model import Entity
-from bot.rules.load import load_rules
+from bot.rules.load import load_rules, rule_files
 from bot.store import queries
 from bot.store.db import create_engine, migrate, safe_url, utcnow
 
@@ -67,6 +69,9 @@ class Service:
         self.commands: Commands | None = None
         self.dispatcher: Dispatcher | None = None
         self._phrases: tuple[tuple[str, ...], Catalog] | None = None
+        self._host_slots: dict[str, asyncio.Semaphore] = {}
+        self._rules_signature: tuple | None = None
+        self._bad_rules: tuple[str, ...] = ()
         self.http: HttpServer | None = None
         self._client: httpx.AsyncClient | None = None
         self._stop = asyncio.Event()
@@ -85,6 +90,7 @@ class Service:
             log.warning("%s", warning)
         self.matcher = Matcher(rules)
         self.resolver = Resolver(self.matcher)
+        self._rules_signature = self._rules_fingerprint()
         log.info("rules: %d entities, %d watchlists, %d aliases from %s", len(rules.entities),
                  len(rules.watchlists), self.matcher.catalog.size, self.settings.rules_dir)
         self.engine = create_engine(self.settings.database)
@@ -97,7 +103,7 @@ class Service:
         if requeued:
             log.warning("%d deliveries were interrupted mid-send by the last stop; they will be sent again",
                         requeued)
-        self.commands = Commands(self.engine, self.rules)
+        self.commands = Commands(self.engine, self.rules, allow_private_feeds=self.settings.poll.allow_private)
         webhook = bool(self.settings.telegram_token) and self.settings.telegram.mode == "webhook"
         slack_http = bool(self.settings.slack_bot_token) and not self.settings.slack_app_token
         if self.settings.http.enabled or webhook or slack_http:
@@ -123,6 +129,36 @@ class Service:
 
     def rules(self) -> tuple[Matcher, Resolver]:
         return self.matcher, self.resolver
+
+    def _rules_fingerprint(self) -> tuple:
+        out = []
+        for path in rule_files(self.settings.rules_dir):
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            out.append((str(path), stat.st_mtime_ns, stat.st_size))
+        return tuple(out)
+
+    async def reload_rules_if_changed(self) -> bool:
+        """Reload when a file under rules/ changed; with errors, keep the last good rules and tell the admins."""
+        signature = await asyncio.to_thread(self._rules_fingerprint)
+        if signature == self._rules_signature:
+            return False
+        self._rules_signature = signature
+        rules = await asyncio.to_thread(load_rules, self.settings.rules_dir)
+        if rules.errors:
+            log.error("rules changed but have errors; keeping the last good rules:\n%s", "\n".join(rules.errors))
+            if tuple(rules.errors) != self._bad_rules:
+                self._bad_rules = tuple(rules.errors)
+                await self.notify_admins("admin.rules_errors", errors="\n".join(rules.errors[:10]))
+            return False
+        self._bad_rules = ()
+        self.matcher = Matcher(rules)
+        self.resolver = Resolver(self.matcher)
+        self._rules_signature = self._rules_fingerprint()
+        log.info("rules reloaded: %d entities, %d watchlists", len(rules.entities), len(rules.watchlists))
+        return True
 
     def _platform_adapters(self) -> list[Adapter]:
         adapters: list[Adapter] = []
@@ -174,17 +210,28 @@ class Service:
 
     # ------------------------------------------------------------ polling
 
+    def _interval(self, feed: queries.FeedRow, max_age: int | None = None, ttl_minutes: int | None = None) -> int:
+        """The feed's interval, lengthened to what it asks (Cache-Control max-age, <ttl>) within the bounds."""
+        poll = self.settings.poll
+        wanted = max(feed.interval or poll.interval, max_age or 0, (ttl_minutes or 0) * 60)
+        return max(poll.min_interval, min(wanted, poll.max_interval))
+
     async def poll_feed(self, feed: queries.FeedRow, summary: PollSummary) -> None:
         """Fetch, parse, keep new items, match, create deliveries. Never raises for a bad feed."""
         poll = self.settings.poll
-        interval = feed.interval or poll.interval
         now = utcnow()
+        host = urlparse(feed.url).hostname or "local"
+        limit = self._host_slots.setdefault(host, asyncio.Semaphore(poll.per_host))
         try:
-            result = await fetch(self._client, feed.url, poll, feed.etag, feed.last_modified)
+            async with limit:
+                result = await fetch(self._client, feed.url, poll, feed.etag, feed.last_modified,
+                                     guard=feed.source == "chat" and not poll.allow_private)
             if result.not_modified:
                 log.debug("feed %s: not modified", feed.name)
-                await queries.record_poll_success(self.engine, feed.id, next_check(interval, now),
+                await queries.record_poll_success(self.engine, feed.id,
+                                                  next_check(self._interval(feed, cache_max_age(result.headers)), now),
                                                   result.etag, result.last_modified)
+                await self._recovered(feed)
                 summary.feeds_polled += 1
                 return
             parsed = await asyncio.to_thread(parse_feed, result.content, result.headers, feed.name, feed.language)
@@ -208,8 +255,10 @@ class Service:
                                                 phrases=sorted(set(found)))
             if targets:
                 summary.deliveries_created += await queries.create_deliveries(self.engine, entry.id, targets)
+        interval = self._interval(feed, cache_max_age(result.headers), parsed.ttl_minutes)
         await queries.record_poll_success(self.engine, feed.id, next_check(interval, now),
                                           result.etag, result.last_modified)
+        await self._recovered(feed)
         summary.feeds_polled += 1
         summary.new_items += len(stored)
         log.info("feed %s: %d items, %d new, %d matched a watchlist", feed.name, len(parsed.items), len(stored),
@@ -226,14 +275,46 @@ class Service:
 
     async def _poll_failed(self, feed: queries.FeedRow, reason: str, retry_after: float | None,
                            summary: PollSummary) -> None:
-        interval = feed.interval or self.settings.poll.interval
-        delay = min(interval * 2 ** min(feed.error_count, 10), MAX_BACKOFF)
-        delay = max(delay, retry_after or 0)
+        poll = self.settings.poll
+        interval = feed.interval or poll.interval
+        failures = feed.error_count + 1
+        broken = failures >= poll.broken_after
+        delay = poll.broken_retry if broken else min(interval * 2 ** min(feed.error_count, 10), MAX_BACKOFF)
+        delay = max(delay, min(retry_after or 0, poll.max_interval))
         log.warning("feed %s (%s) failed: %s; next try in %.0f s", feed.name, feed.url, reason, delay)
-        await queries.record_poll_failure(self.engine, feed.id, reason, utcnow() + timedelta(seconds=delay))
+        await queries.record_poll_failure(self.engine, feed.id, reason, utcnow() + timedelta(seconds=delay),
+                                          broken=broken)
+        if broken and feed.broken_since is None:
+            log.error("feed %s is broken after %d failures in a row: %s", feed.name, failures, reason)
+            await self.notify_admins("admin.feed_broken", name=feed.name, url=feed.url, failures=failures,
+                                     error=reason[:200])
         summary.feeds_polled += 1
         summary.feeds_failed += 1
         summary.errors.append(f"{feed.name}: {reason}")
+
+    async def _recovered(self, feed: queries.FeedRow) -> None:
+        if feed.broken_since is not None:
+            log.info("feed %s recovered", feed.name)
+            await self.notify_admins("admin.feed_recovered", name=feed.name, url=feed.url)
+
+    async def notify_admins(self, key: str, **values) -> None:
+        """Tell the bot administrators (Telegram and Slack user ids in config), each in their language."""
+        targets = [("telegram", str(a)) for a in self.settings.telegram.admins]
+        targets += [("slack", a) for a in self.settings.slack.admins]
+        sent = False
+        for platform, address in targets:
+            adapter = self.adapters.get(platform)
+            if adapter is None:
+                continue
+            chat = await queries.get_chat(self.engine, platform, address)
+            text = t(chat.language if chat else "en", key, **values)
+            try:
+                await adapter.send_notice(address, text)
+                sent = True
+            except Exception as exc:  # noqa: BLE001 - a notice that fails is logged, never fatal
+                log.warning("could not tell %s admin %s: %s", platform, address, exc)
+        if not sent:
+            log.warning("admin notice (no admin reachable): %s", t("en", key, **values))
 
     async def poll_feeds(self, feeds: list[queries.FeedRow], summary: PollSummary) -> None:
         limit = asyncio.Semaphore(self.settings.poll.concurrency)
@@ -300,6 +381,8 @@ class Service:
                           id="poll", next_run_time=now, **defaults)
         scheduler.add_job(self._job, "interval", args=["deliver", self._deliver_tick],
                           seconds=self.settings.delivery.tick, id="deliver", next_run_time=now, **defaults)
+        scheduler.add_job(self._job, "interval", args=["rules", self.reload_rules_if_changed],
+                          seconds=self.settings.poll.rules_check, id="rules", **defaults)
         scheduler.start()
         log.info("rasad running: %d feeds, adapters: %s", len(await queries.list_feeds(self.engine)),
                  ", ".join(self.adapters))

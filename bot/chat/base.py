@@ -30,3 +30,7 @@ class Adapter(Protocol):
     async def send_alert(self, address: str, alert: Alert) -> None:
         """Deliver one alert to one chat, or raise DeliveryError."""
         ...
+
+    async def send_notice(self, address: str, text: str) -> None:
+        """A plain message to a person (bot administrators: broken feeds, rules errors)."""
+        ...

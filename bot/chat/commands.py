@@ -13,6 +13,7 @@ from bot.alerts.i18n import t
 from bot.chat.resolve import Resolver, Target
 from bot.chat.transfer import MAX_IMPORT_BYTES, export_subscriptions, import_subscriptions
 from bot.extract.matcher import Matcher
+from bot.feeds.guard import UnsafeURL, check_public_url
 from bot.store import queries
 from bot.store.db import utcnow
 from bot.text.normalize import normalize_key
@@ -70,9 +71,10 @@ def parse_duration(text: str) -> timedelta | None:
 class Commands:
     """What each command does. ``rules`` returns the current (Matcher, Resolver) so a reload is picked up."""
 
-    def __init__(self, engine, rules: Callable[[], tuple[Matcher, Resolver]]):
+    def __init__(self, engine, rules: Callable[[], tuple[Matcher, Resolver]], allow_private_feeds: bool = False):
         self.engine = engine
         self.rules = rules
+        self.allow_private_feeds = allow_private_feeds
 
     async def chat_for(self, caller: Caller) -> queries.ChatRow:
         language = "ar" if (caller.user_language or "").lower().startswith("ar") else "en"
@@ -322,6 +324,11 @@ class Commands:
         parsed = urlparse(url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             return Reply(t(lang, "addfeed.bad_url"), lang)
+        if not self.allow_private_feeds:
+            try:
+                await check_public_url(url)
+            except UnsafeURL as exc:
+                return Reply(t(lang, "addfeed.refused", reason=str(exc)), lang)
         name = parts[1].strip() if len(parts) > 1 else parsed.netloc
         feed_id, created = await queries.add_feed(self.engine, url, name[:200])
         key = "addfeed.done" if created else "addfeed.exists"

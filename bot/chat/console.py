@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import TextIO
 
@@ -9,6 +10,9 @@ from bot.alerts.compose import render_text
 from bot.model import Alert
 
 CONSOLE_ADDRESS = "console"
+
+
+log = logging.getLogger(__name__)
 
 
 class ConsoleAdapter:
@@ -27,3 +31,6 @@ class ConsoleAdapter:
         stream = self._stream or sys.stdout
         stream.write(render_text(alert) + "\n\n")
         stream.flush()
+
+    async def send_notice(self, address: str, text: str) -> None:  # noqa: ARG002
+        log.warning("notice: %s", text)

@@ -147,6 +147,10 @@ class SlackAdapter:
         except (ClientError, TimeoutError) as exc:
             raise DeliveryError(f"slack network: {type(exc).__name__}: {exc}") from None
 
+    async def send_notice(self, address: str, text: str) -> None:
+        """To a user id: Slack opens the app's direct-message conversation with that person."""
+        await self.client.chat_postMessage(channel=address, text=mrkdwn_escape(text))
+
     # ------------------------------------------------------------ the slash command
 
     def _caller(self, channel: str, user: str, title: str | None) -> Caller:

@@ -215,6 +215,10 @@ class TelegramAdapter:
         except NetworkError as exc:
             raise DeliveryError(f"network: {exc.message}") from None
 
+    async def send_notice(self, address: str, text: str) -> None:
+        await self.app.bot.send_message(chat_id=int(address), text=_esc(text), parse_mode=ParseMode.HTML,
+                                        link_preview_options=LinkPreviewOptions(is_disabled=True))
+
     # ------------------------------------------------------------ updates
 
     def _caller(self, update: Update) -> Caller:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote, urljoin, urlparse
 
 import httpx
 
 from bot.config import PollConfig
+from bot.feeds.guard import UnsafeURL, check_public_url
 
 
 class FetchError(Exception):
@@ -29,6 +30,17 @@ class FetchResult:
     etag: str | None = None
     last_modified: str | None = None
     status: int = 200
+
+
+def cache_max_age(headers: dict[str, str]) -> int | None:
+    """Seconds from Cache-Control: max-age (s-maxage wins), or None."""
+    value = headers.get("cache-control", "")
+    best = None
+    for part in value.split(","):
+        name, _, number = part.strip().partition("=")
+        if name.lower() in ("max-age", "s-maxage") and number.strip().isdigit():
+            best = int(number) if best is None or name.lower() == "s-maxage" else best
+    return best
 
 
 def is_remote(location: str) -> bool:
@@ -77,15 +89,45 @@ def _retry_after(value: str | None) -> float | None:
             return None
 
 
+async def _read(response: httpx.Response, poll: PollConfig, etag: str | None, last_modified: str | None
+                ) -> FetchResult:
+    resp_headers = {k.lower(): v for k, v in response.headers.items()}
+    if response.status_code == 304:
+        return FetchResult(not_modified=True, headers=resp_headers, etag=resp_headers.get("etag", etag),
+                           last_modified=resp_headers.get("last-modified", last_modified), status=304)
+    if response.status_code >= 400:
+        raise FetchError(
+            "http",
+            f"HTTP {response.status_code} {response.reason_phrase}".strip(),
+            retry_after=_retry_after(resp_headers.get("retry-after")),
+        )
+    declared = resp_headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > poll.max_bytes:
+        raise FetchError("too_large", f"body of {declared} bytes is over the {poll.max_bytes} cap")
+    chunks, size = [], 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > poll.max_bytes:
+            raise FetchError("too_large", f"body is over the {poll.max_bytes} byte cap")
+        chunks.append(chunk)
+    return FetchResult(content=b"".join(chunks), headers=resp_headers, etag=resp_headers.get("etag"),
+                       last_modified=resp_headers.get("last-modified"), status=response.status_code)
+
+
 async def fetch(
     client: httpx.AsyncClient,
     location: str,
     poll: PollConfig,
     etag: str | None = None,
     last_modified: str | None = None,
+    guard: bool = False,
 ) -> FetchResult:
-    """The feed's bytes, or ``not_modified``; raises FetchError with a reason a person can read."""
+    """The feed's bytes, or ``not_modified``; raises FetchError with a reason a person can read.
+
+    ``guard``: the feed came from a chat, so every hop must be a public address (no SSRF)."""
     if not is_remote(location):
+        if guard:
+            raise FetchError("refused", "feeds added from chat must be http(s) URLs")
         path = local_path(location)
         if urlparse(location).scheme not in ("", "file") and not path.exists():
             raise FetchError("unsupported", f"unsupported URL scheme in {location!r}")
@@ -106,33 +148,20 @@ async def fetch(
         headers["If-Modified-Since"] = last_modified
     try:
         async with asyncio.timeout(poll.timeout):
-            async with client.stream("GET", location, headers=headers) as response:
-                resp_headers = {k.lower(): v for k, v in response.headers.items()}
-                if response.status_code == 304:
-                    return FetchResult(not_modified=True, headers=resp_headers, etag=etag,
-                                       last_modified=last_modified, status=304)
-                if response.status_code >= 400:
-                    raise FetchError(
-                        "http",
-                        f"HTTP {response.status_code} {response.reason_phrase}".strip(),
-                        retry_after=_retry_after(resp_headers.get("retry-after")),
-                    )
-                declared = resp_headers.get("content-length", "")
-                if declared.isdigit() and int(declared) > poll.max_bytes:
-                    raise FetchError("too_large", f"body of {declared} bytes is over the {poll.max_bytes} cap")
-                chunks, size = [], 0
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > poll.max_bytes:
-                        raise FetchError("too_large", f"body is over the {poll.max_bytes} byte cap")
-                    chunks.append(chunk)
-                return FetchResult(
-                    content=b"".join(chunks),
-                    headers=resp_headers,
-                    etag=resp_headers.get("etag"),
-                    last_modified=resp_headers.get("last-modified"),
-                    status=response.status_code,
-                )
+            if not guard:
+                async with client.stream("GET", location, headers=headers) as response:
+                    return await _read(response, poll, etag, last_modified)
+            current = location
+            for _ in range(poll.max_redirects + 1):  # every hop is checked before it is requested
+                try:
+                    await check_public_url(current)
+                except UnsafeURL as exc:
+                    raise FetchError("refused", str(exc)) from None
+                async with client.stream("GET", current, headers=headers, follow_redirects=False) as response:
+                    if not response.is_redirect:
+                        return await _read(response, poll, etag, last_modified)
+                    current = urljoin(current, response.headers.get("location", ""))
+            raise FetchError("redirects", f"more than {poll.max_redirects} redirects")
     except TimeoutError:
         raise FetchError("timeout", f"no complete answer within {poll.timeout:g} s") from None
     except httpx.TimeoutException:

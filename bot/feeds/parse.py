@@ -28,6 +28,7 @@ class ParsedFeed:
     title: str = ""
     items: list[Item] = field(default_factory=list)
     warning: str | None = None  # set when feedparser had to recover from malformed input
+    ttl_minutes: int | None = None  # the feed's own <ttl>: how long it may be cached
 
 
 class _TextExtractor(HTMLParser):
@@ -126,6 +127,9 @@ def parse_feed(
     feed_meta = parsed.get("feed") or {}
     feed_language = language or _language(feed_meta.get("language"))
     out = ParsedFeed(title=strip_html(feed_meta.get("title", "")))
+    ttl = str(feed_meta.get("ttl") or "").strip()
+    if ttl.isdigit():
+        out.ttl_minutes = int(ttl)
     if bozo is not None and entries:
         out.warning = f"recovered from malformed feed: {type(bozo).__name__}: {bozo}"
     seen: set[str] = set()

@@ -40,6 +40,8 @@ class FeedRow:
     last_success_at: datetime | None
     last_error: str | None
     active: bool
+    source: str = "config"
+    broken_since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ def key_hash(key: str) -> str:
 
 _FEED_COLS = (feeds.c.id, feeds.c.url, feeds.c.name, feeds.c.language, feeds.c.interval, feeds.c.etag,
               feeds.c.last_modified, feeds.c.error_count, feeds.c.next_check_at, feeds.c.last_success_at,
-              feeds.c.last_error, feeds.c.active)
+              feeds.c.last_error, feeds.c.active, feeds.c.source, feeds.c.broken_since)
 
 
 def _feed_row(row) -> FeedRow:
@@ -133,14 +135,17 @@ async def record_poll_success(engine: AsyncEngine, feed_id: int, next_check_at: 
     async with engine.begin() as conn:
         await conn.execute(update(feeds).where(feeds.c.id == feed_id).values(
             etag=etag, last_modified=last_modified, next_check_at=next_check_at, last_checked_at=now,
-            last_success_at=now, error_count=0, last_error=None))
+            last_success_at=now, error_count=0, last_error=None, broken_since=None))
 
 
-async def record_poll_failure(engine: AsyncEngine, feed_id: int, error: str, next_check_at: datetime) -> None:
+async def record_poll_failure(engine: AsyncEngine, feed_id: int, error: str, next_check_at: datetime,
+                              broken: bool = False) -> None:
+    values = {"error_count": feeds.c.error_count + 1, "last_error": error[:1000], "next_check_at": next_check_at,
+              "last_checked_at": utcnow()}
+    if broken:
+        values["broken_since"] = func.coalesce(feeds.c.broken_since, utcnow())
     async with engine.begin() as conn:
-        await conn.execute(update(feeds).where(feeds.c.id == feed_id).values(
-            error_count=feeds.c.error_count + 1, last_error=error[:1000], next_check_at=next_check_at,
-            last_checked_at=utcnow()))
+        await conn.execute(update(feeds).where(feeds.c.id == feed_id).values(**values))
 
 
 # ---------------------------------------------------------------- items

@@ -44,6 +44,7 @@ feeds = Table(
     Column("error_count", Integer, nullable=False, server_default="0"),
     Column("last_error", Text),
     Column("created_at", DateTime, nullable=False),
+    Column("broken_since", DateTime),  # set after poll.broken_after failures in a row; cleared on success
 )
 
 items = Table(
@@ -62,7 +63,12 @@ items = Table(
     Column("entities", Text, nullable=False, server_default="[]"),  # JSON list of entity ids
     Column("watchlists", Text, nullable=False, server_default="[]"),  # JSON list of watchlist ids
     Column("mentions", Text, nullable=False, server_default="[]"),  # JSON [[entity, start, end], ...]
+    Column("story_id", Integer),  # the first item of the same story (itself when it is the first)
+    Column("canonical_url", Text),  # link without tracking parameters, for story grouping
+    Column("fingerprint", Text),  # normalized word shingles of title + summary, for near-duplicate grouping
     UniqueConstraint("feed_id", "key_hash", name="uq_items_feed_key"),
+    Index("ix_items_canonical_url", "canonical_url"),
+    Index("ix_items_fetched_at", "fetched_at"),
 )
 
 chats = Table(
@@ -77,6 +83,12 @@ chats = Table(
     Column("active", Boolean, nullable=False, server_default="1"),
     Column("muted_until", DateTime),
     Column("created_at", DateTime, nullable=False),
+    Column("digest", String(16), nullable=False, server_default="immediate"),  # immediate | hourly | daily
+    Column("digest_time", String(5)),  # HH:MM for daily digests, in the chat's timezone
+    Column("timezone", String(64), nullable=False, server_default="UTC"),
+    Column("quiet_start", String(5)),  # HH:MM quiet hours, in the chat's timezone
+    Column("quiet_end", String(5)),
+    Column("next_digest_at", DateTime),  # when held alerts go out as one digest (naive UTC)
     UniqueConstraint("platform", "address", name="uq_chats_platform_address"),
 )
 
@@ -105,6 +117,9 @@ deliveries = Table(
     Column("last_error", Text),
     Column("created_at", DateTime, nullable=False),
     Column("sent_at", DateTime),
+    Column("story_id", Integer),
+    Column("urgent", Boolean, nullable=False, server_default="0"),
     UniqueConstraint("chat_id", "item_id", name="uq_deliveries_chat_item"),
     Index("ix_deliveries_state_next", "state", "next_attempt_at"),
+    Index("ix_deliveries_chat_story", "chat_id", "story_id"),
 )

@@ -89,3 +89,62 @@ def redirect_loop_handler(path: str):
         raise web.HTTPFound(path)
 
     return handler
+
+
+def trickle_handler(body: bytes, chunk: int, pause: float):
+    """Sends the body a few bytes at a time: a server that is alive but far too slow."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/rss+xml"})
+        await response.prepare(request)
+        for i in range(0, len(body), chunk):
+            await response.write(body[i:i + chunk])
+            await asyncio.sleep(pause)
+        await response.write_eof()
+        return response
+
+    return handler
+
+
+def declared_huge_handler(size: int):
+    """Announces a body of ``size`` bytes (50 MB in the tests) and starts sending it."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/rss+xml"})
+        response.content_length = size
+        await response.prepare(request)
+        try:
+            for _ in range(size // 65536):
+                await response.write(b"\0" * 65536)
+        except (ConnectionResetError, RuntimeError):
+            pass
+        return response
+
+    return handler
+
+
+def gzip_handler(body: bytes, headers: dict[str, str] | None = None):
+    import gzip
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=gzip.compress(body), headers={"Content-Encoding": "gzip",
+                                                               "Content-Type": "application/rss+xml",
+                                                               **(headers or {})})
+
+    return handler
+
+
+class ConcurrencyProbe:
+    """Counts requests in flight to this server, to prove the per-host cap."""
+
+    def __init__(self, body: bytes, hold: float):
+        self.body, self.hold, self.now, self.peak = body, hold, 0, 0
+
+    async def __call__(self, request: web.Request) -> web.Response:
+        self.now += 1
+        self.peak = max(self.peak, self.now)
+        try:
+            await asyncio.sleep(self.hold)
+            return web.Response(body=self.body, content_type="application/rss+xml")
+        finally:
+            self.now -= 1
