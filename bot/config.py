@@ -79,6 +79,8 @@ class HttpConfig(_Strict):
 class DeliveryConfig(_Strict):
     tick: float = Field(default=2, gt=0, le=60)
     max_attempts: int = Field(default=8, ge=1, le=100)
+    # a send whose outcome is unknown (timeout after sending; a process killed mid-send) is resent after this
+    unknown_outcome_delay: float = Field(default=60, ge=0, le=3600)
 
 
 class Settings(_Strict):

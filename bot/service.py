@@ -99,10 +99,10 @@ class Service:
         await queries.sync_config_feeds(self.engine, [
             (self.settings.feed_location(f.url), f.name, f.language, f.interval) for f in self.settings.feeds
         ])
-        requeued = await queries.requeue_interrupted(self.engine)
+        requeued = await queries.requeue_interrupted(self.engine, self.settings.delivery.unknown_outcome_delay)
         if requeued:
-            log.warning("%d deliveries were interrupted mid-send by the last stop; they will be sent again",
-                        requeued)
+            log.warning("%d deliveries were interrupted mid-send by the last stop; they will be sent again in %g s",
+                        requeued, self.settings.delivery.unknown_outcome_delay)
         self.commands = Commands(self.engine, self.rules, allow_private_feeds=self.settings.poll.allow_private)
         webhook = bool(self.settings.telegram_token) and self.settings.telegram.mode == "webhook"
         slack_http = bool(self.settings.slack_bot_token) and not self.settings.slack_app_token
@@ -111,7 +111,8 @@ class Service:
         self.adapters = {a.platform: a for a in (self._given_adapters or self._platform_adapters())}
         if "console" in self.adapters:
             await self._sync_console_chat()
-        self.dispatcher = Dispatcher(self.engine, self.adapters, self.settings.delivery.max_attempts)
+        self.dispatcher = Dispatcher(self.engine, self.adapters, self.settings.delivery.max_attempts,
+                                     unknown_outcome_delay=self.settings.delivery.unknown_outcome_delay)
         self._client = make_client(self.settings.poll)
         if self.http is not None:
             await self.http.start()

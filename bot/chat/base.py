@@ -12,10 +12,12 @@ class DeliveryError(Exception):
     otherwise the send is retried, not before ``retry_after`` seconds when the platform asked for a delay."""
 
     def __init__(self, message: str, permanent: bool = False, retry_after: float | None = None,
-                 chat_gone: bool | None = None):
+                 chat_gone: bool | None = None, unknown_outcome: bool = False):
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
+        # a timeout after the request left: the platform may have shown the message; resend only much later
+        self.unknown_outcome = unknown_outcome
         # a permanent error that also means the chat is unreachable (blocked, kicked, deleted)
         self.chat_gone = permanent if chat_gone is None else chat_gone
 

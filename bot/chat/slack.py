@@ -144,7 +144,9 @@ class SlackAdapter:
             if error in RETRYABLE or status >= 500:
                 raise DeliveryError(f"slack: {error or status}") from None
             raise DeliveryError(f"slack: {error or status}", permanent=True, chat_gone=False) from None
-        except (ClientError, TimeoutError) as exc:
+        except TimeoutError as exc:
+            raise DeliveryError(f"slack timeout (outcome unknown): {exc}", unknown_outcome=True) from None
+        except ClientError as exc:
             raise DeliveryError(f"slack network: {type(exc).__name__}: {exc}") from None
 
     async def send_notice(self, address: str, text: str) -> None:

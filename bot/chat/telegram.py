@@ -211,7 +211,7 @@ class TelegramAdapter:
             gone = "chat not found" in exc.message.lower() or "chat_id is empty" in exc.message.lower()
             raise DeliveryError(f"bad request: {exc.message}", permanent=True, chat_gone=gone) from None
         except TimedOut as exc:
-            raise DeliveryError(f"timed out (outcome unknown): {exc.message}") from None
+            raise DeliveryError(f"timed out (outcome unknown): {exc.message}", unknown_outcome=True) from None
         except NetworkError as exc:
             raise DeliveryError(f"network: {exc.message}") from None
 

@@ -44,10 +44,12 @@ def backoff(attempts: int, retry_after: float | None = None) -> float:
 class Dispatcher:
     """Keeps the rate limiters between ticks; ``deliver_pending`` sends whatever is due."""
 
-    def __init__(self, engine, adapters: Mapping[str, Adapter], max_attempts: int, concurrency: int = CONCURRENCY):
+    def __init__(self, engine, adapters: Mapping[str, Adapter], max_attempts: int, concurrency: int = CONCURRENCY,
+                 unknown_outcome_delay: float = 60.0):
         self.engine = engine
         self.adapters = adapters
         self.max_attempts = max_attempts
+        self.unknown_outcome_delay = unknown_outcome_delay
         self.limiters = {p: RateLimiter(getattr(a, "limits", UNLIMITED)) for p, a in adapters.items()}
         self._slots = asyncio.Semaphore(concurrency)
 
@@ -70,7 +72,7 @@ class Dispatcher:
             return
         async with self._slots:
             await _deliver(self.engine, self.adapters[job.chat.platform], matcher, job, self.max_attempts, stats,
-                           limiter)
+                           limiter, self.unknown_outcome_delay)
 
 
 async def deliver_pending(engine, adapters: Mapping[str, Adapter], matcher: Matcher, max_attempts: int,
@@ -80,7 +82,8 @@ async def deliver_pending(engine, adapters: Mapping[str, Adapter], matcher: Matc
 
 
 async def _deliver(engine, adapter: Adapter, matcher: Matcher, job: queries.DeliveryJob, max_attempts: int,
-                   stats: DeliveryStats, limiter: RateLimiter | None = None) -> None:
+                   stats: DeliveryStats, limiter: RateLimiter | None = None,
+                   unknown_outcome_delay: float = 60.0) -> None:
     item = job.stored.item
     watchlists = [matcher.watchlists[w] for w in job.watchlists if w in matcher.watchlists]
     wanted = set(job.entities)
@@ -111,7 +114,8 @@ async def _deliver(engine, adapter: Adapter, matcher: Matcher, job: queries.Deli
                     await queries.set_chat_active(engine, job.chat.id, False)
                 stats.dead += 1
                 return
-            await _retry_or_dead(engine, job, max_attempts, str(exc), exc.retry_after, stats)
+            floor = unknown_outcome_delay if exc.unknown_outcome else None
+            await _retry_or_dead(engine, job, max_attempts, str(exc), exc.retry_after, stats, floor)
             return
         except Exception as exc:  # noqa: BLE001 - an adapter bug must not stop the dispatcher
             log.exception("delivery %s: unexpected error from the %s adapter", job.id, job.chat.platform)
@@ -126,13 +130,13 @@ async def _deliver(engine, adapter: Adapter, matcher: Matcher, job: queries.Deli
 
 
 async def _retry_or_dead(engine, job, max_attempts: int, error: str, retry_after: float | None,
-                         stats: DeliveryStats) -> None:
+                         stats: DeliveryStats, floor: float | None = None) -> None:
     if job.attempts >= max_attempts:
         log.warning("delivery %s dead after %s attempts: %s", job.id, job.attempts, error)
         await queries.mark_delivery(engine, job.id, "dead", error)
         stats.dead += 1
         return
-    delay = backoff(job.attempts, retry_after)
+    delay = max(backoff(job.attempts, retry_after), floor or 0.0)
     log.info("delivery %s failed (attempt %s), retry in %.0f s: %s", job.id, job.attempts, delay, error)
     await queries.mark_delivery(engine, job.id, "failed", error, retry_at=utcnow() + timedelta(seconds=delay))
     stats.retried += 1

@@ -452,12 +452,14 @@ async def postpone_delivery(engine: AsyncEngine, delivery_id: int, until: dateti
             state="pending", attempts=deliveries.c.attempts - 1, next_attempt_at=until))
 
 
-async def requeue_interrupted(engine: AsyncEngine, older_than: timedelta = timedelta(0)) -> int:
-    """Deliveries left ``sending`` by a process that stopped mid-send go back to pending."""
-    cutoff = utcnow() - older_than
+async def requeue_interrupted(engine: AsyncEngine, delay: float = 0.0) -> int:
+    """Deliveries left ``sending`` by a process that died mid-send go back to pending, ``delay`` seconds from now.
+
+    Their outcome is unknown (the platform may have shown the message), so they are resent, not dropped: at least
+    once, but not within seconds of the crash when ``delay`` is set."""
     async with engine.begin() as conn:
-        result = await conn.execute(update(deliveries).where(
-            deliveries.c.state == "sending", deliveries.c.next_attempt_at <= cutoff).values(state="pending"))
+        result = await conn.execute(update(deliveries).where(deliveries.c.state == "sending").values(
+            state="pending", next_attempt_at=utcnow() + timedelta(seconds=delay)))
         return result.rowcount
 
 

@@ -51,7 +51,7 @@ async def test_rasad_run_process_against_fake_bot_api(tmp_path):
     config.write_text(
         f"database: sqlite+aiosqlite:///{tmp_path}/p.db\nrules: {RULES}\n"
         f"feeds:\n  - {{name: Wire, url: {feed}, interval: 10}}\n"
-        "poll: {tick: 0.2}\ndelivery: {tick: 0.2}\ntelegram: {poll_timeout: 1}\n", encoding="utf-8")
+        "poll: {tick: 0.2, min_interval: 10}\ndelivery: {tick: 0.2}\ntelegram: {poll_timeout: 1}\n", encoding="utf-8")
     proc = await _start(config, tmp_path, fake)
     try:
         await fake.wait_for(lambda calls: any(c.method == "getUpdates" for c in calls), within=60)
