@@ -176,8 +176,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         EvalSetError,
         evaluate,
         evaluate_anercorp,
+        evaluate_stories,
         format_anercorp,
         format_report,
+        format_stories,
         load_eval_set,
         report_json,
     )
@@ -201,13 +203,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
             aner = evaluate_anercorp(matcher, aner_path)
         else:
             print(f"rasad eval: ANERcorp file not found: {aner_path} (skipped)", file=sys.stderr)
+    stories = evaluate_stories(matcher, Path(args.stories)) if args.stories else None
     if args.json:
-        print(report_json(report, aner))
+        data = json.loads(report_json(report, aner))
+        if stories is not None:
+            data["stories"] = {**stories.score.as_dict(), "pairs": stories.pairs, "mistakes": stories.mistakes}
+        print(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         print(format_report(report, f"evaluation set {args.set}, split {args.split}"))
         if aner is not None:
             print()
             print(format_anercorp(aner))
+        if stories is not None:
+            print()
+            print(format_stories(stories))
     return 0
 
 
@@ -244,6 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--config", help=f"config file (default: ./{DEFAULT_CONFIG} when present)")
     ev.add_argument("--anercorp", nargs="?", const=DEFAULT_ANERCORP, default=None,
                     help=f"also measure recall on ANERcorp gold mentions (default path: {DEFAULT_ANERCORP})")
+    ev.add_argument("--stories", nargs="?", const="eval/story_pairs.yaml", default=None,
+                    help="also measure story grouping on labelled pairs (default: eval/story_pairs.yaml)")
     ev.add_argument("--json", action="store_true", help="print the figures as JSON")
     ev.set_defaults(func=cmd_eval)
     return parser

@@ -265,3 +265,55 @@ def report_json(report: EvalReport, aner: AnerReport | None) -> str:
                            "recall": round(aner.found / aner.covered, 4) if aner.covered else None,
                            "not_covered_top": aner.not_covered.most_common(30)}
     return json.dumps(out, ensure_ascii=False, indent=2)
+
+
+# ---------------------------------------------------------------- story grouping
+
+@dataclass
+class StoryReport:
+    score: Score = field(default_factory=Score)  # all pairs
+    by_split: dict[str, Score] = field(default_factory=dict)  # "dev" (tuned on), "test" (held out)
+    mistakes: list[str] = field(default_factory=list)
+    pairs: int = 0
+
+
+def evaluate_stories(matcher: Matcher, path: Path) -> StoryReport:
+    """Precision and recall of 'same story' on labelled pairs (eval/story_pairs.yaml)."""
+    from datetime import datetime, timedelta
+
+    from bot.stories import StoryCandidate, canonical_url, fingerprint, same_story
+
+    doc, problem = parse_yaml(path.read_text(encoding="utf-8"))
+    if problem is not None:
+        raise EvalSetError([f"{display_path(path)}:{problem[0]}: {problem[1]}"])
+    base = datetime(2026, 1, 1)
+    report = StoryReport()
+
+    def candidate(n: int, side: dict) -> StoryCandidate:
+        title, summary = side.get("title", ""), side.get("summary", "")
+        entities = frozenset(matcher.match_text(f"{title}\n{summary}").entity_ids)
+        return StoryCandidate(n, n, canonical_url(side.get("link", "")), fingerprint(title, summary),
+                              side.get("lang"), entities, base + timedelta(hours=float(side.get("hours", 0))))
+
+    for i, pair in enumerate(doc.get("pairs") or []):
+        a, b = candidate(2 * i + 1, pair["a"]), candidate(2 * i + 2, pair["b"])
+        predicted, gold = same_story(b, a), bool(pair["same"])
+        report.pairs += 1
+        split = pair.get("split", "dev")
+        for score in (report.score, report.by_split.setdefault(split, Score())):
+            score.add({"same"} if gold else set(), {"same"} if predicted else set())
+        if predicted != gold:
+            kind = "missed" if gold else "wrongly grouped"
+            report.mistakes.append(f"pair {i + 1} [{split}] ({kind}): {pair['a'].get('title', '')[:60]} / "
+                                   f"{pair['b'].get('title', '')[:60]}")
+    return report
+
+
+def format_stories(report: StoryReport) -> str:
+    s = report.score
+    lines = [f"story grouping: {report.pairs} labelled pairs"]
+    for label, sc in [("all", s), *sorted(report.by_split.items())]:
+        lines.append(f"  {label:4}  precision {sc.precision:.3f}  recall {sc.recall:.3f}  F1 {sc.f1:.3f}  "
+                     f"(tp {sc.tp}, fp {sc.fp}, fn {sc.fn})")
+    lines += [f"  {m}" for m in report.mistakes] or ["  no mistakes"]
+    return "\n".join(lines)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import logging
 import random
 import signal
@@ -30,6 +32,8 @@ from bot.model import Entity
 from bot.rules.load import load_rules, rule_files
 from bot.store import queries
 from bot.store.db import create_engine, migrate, safe_url, utcnow
+from bot.stories import WINDOW as STORY_WINDOW
+from bot.stories import StoryCandidate, canonical_url, find_story, fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +46,7 @@ class PollSummary:
     feeds_polled: int = 0
     feeds_failed: int = 0
     new_items: int = 0
+    duplicates: int = 0  # new items that joined an earlier story
     deliveries_created: int = 0
     alerts_sent: int = 0
     errors: list[str] = field(default_factory=list)
@@ -248,14 +253,30 @@ class Service:
         fresh_keys = await queries.new_item_keys(self.engine, feed.id, [i.key for i in parsed.items])
         fresh = [i for i in parsed.items if i.key in fresh_keys]
         matched = [(item, self.matcher.match(item)) for item in fresh]
-        stored = await queries.store_items(self.engine, feed.id, matched)
+        extra = [{"canonical_url": canonical_url(item.link), "fingerprint": fingerprint(item.title, item.summary)}
+                 for item in fresh]
+        stored = await queries.store_items(self.engine, feed.id, matched, extra)
         phrases = await self._phrase_catalog() if stored else None
+        stories = await self._story_candidates(now) if stored else []
+        extra_by_key = {item.key: values for item, values in zip(fresh, extra, strict=True)}
         for entry in stored:
+            values = extra_by_key[entry.item.key]
+            candidate = StoryCandidate(entry.id, entry.id, values["canonical_url"], values["fingerprint"],
+                                       entry.item.language, frozenset(entry.match.entity_ids),
+                                       entry.item.published or now)
+            story_id = find_story(candidate, stories) or entry.id
+            await queries.set_story(self.engine, entry.id, story_id)
+            stories.append(dataclasses.replace(candidate, story_id=story_id))
+            if story_id != entry.id:
+                summary.duplicates += 1
             found = ([m.entity_id for m in find_mentions(phrases, entry.item.text)] if phrases is not None else [])
             targets = await queries.subscribers(self.engine, entry.match.watchlists, entry.match.entity_ids,
                                                 phrases=sorted(set(found)))
             if targets:
-                summary.deliveries_created += await queries.create_deliveries(self.engine, entry.id, targets)
+                urgent = self._urgent(entry.match)
+                summary.deliveries_created += await queries.create_deliveries(
+                    self.engine, entry.id, targets, story_id=story_id, urgent=urgent,
+                    held_until=await self._holds(targets, urgent))
         interval = self._interval(feed, cache_max_age(result.headers), parsed.ttl_minutes)
         await queries.record_poll_success(self.engine, feed.id, next_check(interval, now),
                                           result.etag, result.last_modified)
@@ -264,6 +285,21 @@ class Service:
         summary.new_items += len(stored)
         log.info("feed %s: %d items, %d new, %d matched a watchlist", feed.name, len(parsed.items), len(stored),
                  sum(1 for s in stored if s.match.watchlists))
+
+    async def _story_candidates(self, now: datetime) -> list[StoryCandidate]:
+        rows = await queries.recent_items(self.engine, now - STORY_WINDOW)
+        return [StoryCandidate(r.id, r.story_id or r.id, r.canonical_url, r.fingerprint or "", r.language,
+                               frozenset(json.loads(r.entities)), r.published_at or r.fetched_at)
+                for r in rows if r.story_id is not None]
+
+    def _urgent(self, match) -> bool:
+        """An urgent watchlist or entity (YAML `urgent: true`) breaks through quiet hours and digests."""
+        return (any(self.matcher.watchlists[w].urgent for w in match.watchlists if w in self.matcher.watchlists)
+                or any(self.matcher.entities[e].urgent for e in match.entity_ids if e in self.matcher.entities))
+
+    async def _holds(self, targets, urgent: bool) -> dict[int, datetime]:
+        """Chats whose alert waits: digest mode, or quiet hours now (unless the alert is urgent)."""
+        return {}
 
     async def _phrase_catalog(self) -> Catalog | None:
         """The words chats follow, compiled like aliases (clitics, whole words); rebuilt when they change."""

@@ -178,13 +178,17 @@ async def new_item_keys(engine: AsyncEngine, feed_id: int, keys: Sequence[str]) 
     return {k for h, k in by_hash.items() if h not in found}
 
 
-async def store_items(engine: AsyncEngine, feed_id: int, matched: Sequence[tuple[Item, Match]]) -> list[StoredItem]:
-    """Insert items never seen before; returns only those this call inserted (a race loses nothing twice)."""
+async def store_items(engine: AsyncEngine, feed_id: int, matched: Sequence[tuple[Item, Match]],
+                      extra: Sequence[dict] | None = None) -> list[StoredItem]:
+    """Insert items never seen before; returns only those this call inserted (a race loses nothing twice).
+
+    ``extra``: per item, more column values (canonical_url, fingerprint)."""
     now = utcnow()
     out: list[StoredItem] = []
     async with engine.begin() as conn:
-        for item, match in matched:
+        for i, (item, match) in enumerate(matched):
             stmt = _insert(conn, items).values(
+                **(extra[i] if extra else {}),
                 feed_id=feed_id, key_hash=key_hash(item.key), key=item.key, title=item.title,
                 summary=item.summary, link=item.link, language=item.language, published_at=item.published,
                 fetched_at=now, entities=json.dumps(list(match.entity_ids)),
@@ -382,17 +386,42 @@ async def deactivate_feed(engine: AsyncEngine, feed_id: int) -> bool:
 
 # ---------------------------------------------------------------- deliveries
 
+async def recent_items(engine: AsyncEngine, since: datetime, limit: int = 5000) -> list:
+    """Items fetched since ``since`` (newest first) with what story grouping compares."""
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            select(items.c.id, items.c.story_id, items.c.canonical_url, items.c.fingerprint, items.c.language,
+                   items.c.entities, items.c.published_at, items.c.fetched_at)
+            .where(items.c.fetched_at >= since).order_by(items.c.id.desc()).limit(limit))
+        return rows.all()
+
+
+async def set_story(engine: AsyncEngine, item_id: int, story_id: int) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(update(items).where(items.c.id == item_id).values(story_id=story_id))
+
+
 async def create_deliveries(engine: AsyncEngine, item_id: int,
-                            targets: dict[int, tuple[list[str], list[str]]]) -> int:
-    """One delivery row per (chat, item); a second call for the same pair adds nothing."""
+                            targets: dict[int, tuple[list[str], list[str]]], story_id: int | None = None,
+                            urgent: bool = False, held_until: dict[int, datetime] | None = None) -> int:
+    """One delivery row per (chat, item), and per (chat, story): a chat that already has an alert for this
+    story gets none for another source of it. ``held_until``: chats whose alert waits for a digest."""
     now = utcnow()
     created = 0
     async with engine.begin() as conn:
+        already: set[int] = set()
+        if story_id is not None and targets:
+            rows = await conn.execute(select(deliveries.c.chat_id).where(
+                deliveries.c.story_id == story_id, deliveries.c.chat_id.in_(list(targets))))
+            already = {r.chat_id for r in rows}
         for chat_id, (wl, ents) in targets.items():
+            if chat_id in already:
+                continue
+            hold = (held_until or {}).get(chat_id)
             result = await conn.execute(_insert(conn, deliveries).values(
-                chat_id=chat_id, item_id=item_id, state="pending", attempts=0,
+                chat_id=chat_id, item_id=item_id, state="held" if hold else "pending", attempts=0,
                 watchlists=json.dumps(sorted(wl)), entities=json.dumps(sorted(ents)),
-                next_attempt_at=now, created_at=now))
+                next_attempt_at=hold or now, created_at=now, story_id=story_id, urgent=urgent))
             created += result.rowcount
     return created
 

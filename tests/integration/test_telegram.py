@@ -346,3 +346,25 @@ async def test_channel_posts_are_commands_from_its_administrators(tg):
     chat = await queries.get_chat(tg.service.engine, "telegram", str(channel))
     assert chat.chat_type == "channel"
     assert await queries.chat_subscriptions(tg.service.engine, chat.id) == [("entity", "caesar-act")]
+
+
+async def test_one_alert_per_story_across_feeds(tg, tmp_path):
+    second = tmp_path / "second.xml"
+    second.write_text(feed_xml(), encoding="utf-8")
+    await queries.add_feed(tg.service.engine, str(second), "Second Wire", source="config")
+    await tg.say(1101, "/watch Caesar Act")
+    tg.publish(("x1", "Washington extends Caesar Act sanctions waiver for six months",
+                "The U.S. Treasury said the waiver allows investment in Syria's energy sector."))
+    await tg.service.run_once()
+    # the same story from another feed, rewritten, with a new guid
+    second.write_text(feed_xml(("y9", "US extends Caesar Act sanctions waiver for another six months",
+                                "The Treasury said on Tuesday the waiver allows investment in Syria's energy sector.")),
+                      encoding="utf-8")
+    summary = await tg.service.run_once()
+    assert summary.new_items == 1 and summary.duplicates == 1 and summary.alerts_sent == 0
+    assert len(alerts_to(tg.fake, 1101)) == 1
+    # a different story still alerts
+    tg.publish(("x2", "Senate votes to repeal the Caesar Act", "The defence bill repeals the Caesar Act."))
+    assert (await tg.service.run_once()).deliveries_created == 1
+    await tg.deliver_all()  # the chat's 1/s limit may hold it a moment
+    assert len(alerts_to(tg.fake, 1101)) == 2

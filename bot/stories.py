@@ -1,0 +1,116 @@
+"""One alert per story: the same story reaches several feeds (agency copy, two editions, a re-published item
+with a new guid). An item joins an earlier story when, within a time window, it has the same canonical URL, or a
+near-duplicate title and summary, or (across languages) the same set of several catalogue entities and numbers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse
+
+from bot.text.normalize import normalize_key
+
+WINDOW = timedelta(hours=48)  # same canonical URL
+TEXT_WINDOW = timedelta(hours=24)  # near-duplicate text: rewrites and re-publications come within a day
+CROSS_LANGUAGE_WINDOW = timedelta(hours=12)
+TEXT_THRESHOLD = 0.5
+TITLE_THRESHOLD = 0.75
+TITLE_AND_TEXT = (0.6, 0.4)  # a close title with a close text
+ENTITY_THRESHOLD = 0.8
+MIN_SHARED_ENTITIES = 3
+
+TRACKING = re.compile(r"^(utm_.*|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|ref|ref_src|ref_url|cmpid|ocid|"
+                      r"at_medium|at_campaign|at_custom\d*|rss|src|sref|spm|_ga|igshid|share|taid|xtor|smid|"
+                      r"cid|via|feature|from|output)$", re.IGNORECASE)
+# Words too common to tell two stories apart (normalized). Both languages.
+STOPWORDS = frozenset(normalize_key(w) for w in (
+    "the a an of in on at to for and or but is are was were be been by with from as it its this that said says "
+    "will would has have had not no after over new more than about into against between during amid says "
+    "في من الى على عن مع هذا هذه ذلك التي الذي كان قال قالت بين بعد قبل حتى او ان انه لا ما لم لن قد تم اليوم "
+    "امس خلال اجل حول ضد عبر كما وقال وقالت واضاف الى".split()))
+_NUMBER = re.compile(r"\d{3,}")
+
+
+def canonical_url(link: str) -> str | None:
+    """The link without tracking parameters, fragment, 'www.'/'m.'/'amp' variants or trailing slash."""
+    if not link:
+        return None
+    try:
+        parsed = urlparse(link.strip())
+    except ValueError:
+        return None
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        return None
+    host = parsed.hostname.lower()
+    for prefix in ("www.", "m.", "amp.", "mobile."):
+        if host.startswith(prefix):
+            host = host[len(prefix):]
+    path = re.sub(r"/(amp|index\.html?)/?$", "", parsed.path) or "/"
+    path = path.rstrip("/") or "/"
+    query = urlencode(sorted((k, v) for k, v in parse_qsl(parsed.query, keep_blank_values=True)
+                             if not TRACKING.match(k)))
+    return urlunparse(("https", host, path, "", query, ""))
+
+
+def words(text: str) -> frozenset[str]:
+    return frozenset(w for w in re.findall(r"\w+", normalize_key(text)) if w not in STOPWORDS and len(w) > 1)
+
+
+def fingerprint(title: str, summary: str) -> str:
+    """Title words, '|', then the words of the title and the summary's start (stored, compared later)."""
+    return " ".join(sorted(words(title))) + " | " + " ".join(sorted(words(f"{title} {summary[:400]}")))
+
+
+def _jaccard(a: frozenset | set, b: frozenset | set) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+@dataclass(frozen=True)
+class StoryCandidate:
+    item_id: int
+    story_id: int
+    canonical_url: str | None
+    fingerprint: str
+    language: str | None
+    entities: frozenset[str]
+    when: datetime
+
+    @property
+    def title_words(self) -> frozenset[str]:
+        return frozenset(self.fingerprint.split(" | ", 1)[0].split())
+
+    @property
+    def text_words(self) -> frozenset[str]:
+        return frozenset(self.fingerprint.split(" | ", 1)[-1].split())
+
+
+def same_story(a: StoryCandidate, b: StoryCandidate) -> bool:
+    if abs(a.when - b.when) > WINDOW:
+        return False
+    if a.canonical_url and a.canonical_url == b.canonical_url:
+        return True
+    if abs(a.when - b.when) > TEXT_WINDOW:
+        return False
+    if a.language == b.language or not a.language or not b.language:
+        title = _jaccard(a.title_words, b.title_words) if len(a.title_words) >= 4 else 0.0
+        text = _jaccard(a.text_words, b.text_words)
+        return (title >= TITLE_THRESHOLD or text >= TEXT_THRESHOLD
+                or (title >= TITLE_AND_TEXT[0] and text >= TITLE_AND_TEXT[1]))
+    # two languages: several shared catalogue entities and the same numbers, close in time
+    if abs(a.when - b.when) > CROSS_LANGUAGE_WINDOW:
+        return False
+    shared = a.entities & b.entities
+    if len(shared) < MIN_SHARED_ENTITIES or _jaccard(a.entities, b.entities) < ENTITY_THRESHOLD:
+        return False
+    numbers_a = set(_NUMBER.findall(a.fingerprint))
+    numbers_b = set(_NUMBER.findall(b.fingerprint))
+    return numbers_a == numbers_b
+
+
+def find_story(new: StoryCandidate, earlier: list[StoryCandidate]) -> int | None:
+    """The story id of the earliest earlier item of the same story, or None."""
+    for candidate in sorted(earlier, key=lambda c: c.when):
+        if candidate.item_id != new.item_id and same_story(new, candidate):
+            return candidate.story_id
+    return None
