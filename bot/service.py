@@ -21,6 +21,7 @@ from bot.chat.commands import Commands
 from bot.chat.console import CONSOLE_ADDRESS, ConsoleAdapter
 from bot.chat.resolve import Resolver
 from bot.config import ConfigError, Settings
+from bot.delivery.digest import Digest, DigestEntry, in_quiet_hours, next_digest_at, quiet_ends_at
 from bot.delivery.outbox import Dispatcher
 from bot.extract.catalog import Catalog
 from bot.extract.matcher import Matcher
@@ -299,7 +300,45 @@ class Service:
 
     async def _holds(self, targets, urgent: bool) -> dict[int, datetime]:
         """Chats whose alert waits: digest mode, or quiet hours now (unless the alert is urgent)."""
-        return {}
+        if urgent:
+            return {}
+        now = utcnow()
+        holds: dict[int, datetime] = {}
+        for chat in (await queries.chats_by_id(self.engine, targets)).values():
+            if chat.digest in ("hourly", "daily"):
+                when = chat.next_digest_at
+                if when is None or when <= now:
+                    when = next_digest_at(chat.digest, chat.digest_time, chat.timezone, now)
+                    await queries.update_chat(self.engine, chat.id, next_digest_at=when)
+                holds[chat.id] = when
+            elif in_quiet_hours(chat.quiet_start, chat.quiet_end, chat.timezone, now):
+                holds[chat.id] = quiet_ends_at(chat.quiet_end, chat.timezone, now)
+        return holds
+
+    async def send_digests(self) -> int:
+        """Held alerts whose time has come go out as one digest per chat (split to the platform's limit)."""
+        sent = 0
+        now = utcnow()
+        for chat, held in await queries.due_held(self.engine, tuple(self.adapters), now):
+            adapter = self.adapters[chat.platform]
+            digest = Digest(chat.language)
+            for alert in held:
+                names = [self.matcher.watchlists[w].name(chat.language) for w in alert.watchlists
+                         if w in self.matcher.watchlists]
+                group = names[0] if names else t(chat.language, "digest.other")
+                digest.groups.setdefault(group, []).append(DigestEntry(alert.title, alert.feed_name, alert.link))
+            try:
+                await adapter.send_digest(chat.address, digest)
+            except Exception as exc:  # noqa: BLE001 - held alerts stay held; the next tick tries again
+                log.warning("digest to %s chat %s failed: %s", chat.platform, chat.id, exc)
+                continue
+            await queries.mark_sent_many(self.engine, [a.delivery_id for a in held])
+            if chat.digest in ("hourly", "daily"):
+                await queries.update_chat(self.engine, chat.id, next_digest_at=next_digest_at(
+                    chat.digest, chat.digest_time, chat.timezone, now))
+            sent += 1
+            log.info("digest of %d alerts sent to %s chat %s", len(held), chat.platform, chat.id)
+        return sent
 
     async def _phrase_catalog(self) -> Catalog | None:
         """The words chats follow, compiled like aliases (clitics, whole words); rebuilt when they change."""
@@ -363,6 +402,7 @@ class Service:
         await asyncio.gather(*(one(f) for f in feeds))
 
     async def deliver(self, summary: PollSummary | None = None) -> int:
+        await self.send_digests()
         stats = await self.dispatcher.deliver_pending(self.matcher)
         if summary is not None:
             summary.alerts_sent += stats.sent

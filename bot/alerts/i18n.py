@@ -108,6 +108,27 @@ MESSAGES: dict[str, dict[str, str]] = {
         "admin.feed_recovered": "✅ Feed «{name}» works again.\n{url}",
         "admin.rules_errors": "⚠️ The rules changed but have errors; I keep using the last good rules until they "
                               "are fixed:\n{errors}",
+        "digest.title": "📰 Digest: {count} alerts",
+        "digest.continued": "📰 Digest (continued)",
+        "digest.other": "Followed entities and words",
+        "help.digest": "/digest immediate|hourly|daily HH:MM: alerts one by one, or grouped in a digest",
+        "help.quiet": "/quiet HH:MM-HH:MM|off: hold alerts at night (urgent ones still come); /tz <zone>: timezone",
+        "cmd.digest": "Immediate alerts or digests",
+        "cmd.quiet": "Quiet hours",
+        "cmd.tz": "Timezone for digests and quiet hours",
+        "digest.usage": "Use /digest immediate, /digest hourly or /digest daily 08:00 (in the chat's timezone, now "
+                        "{tz}).",
+        "digest.done_immediate": "Alerts will come one by one, as they happen.",
+        "digest.done_hourly": "Alerts will come as one digest every hour (next: {next} UTC). Urgent ones still "
+                              "come at once.",
+        "digest.done_daily": "Alerts will come as one digest every day at {time} {tz} (next: {next} UTC). Urgent "
+                             "ones still come at once.",
+        "quiet.usage": "Use /quiet 22:00-07:00 (in the chat's timezone, now {tz}) or /quiet off.",
+        "quiet.done": "Quiet hours {start}-{end} {tz}: alerts are held and sent as one digest when they end; "
+                      "urgent ones still come.",
+        "quiet.off": "Quiet hours off.",
+        "tz.usage": "Use /tz with a zone name such as Asia/Damascus, Europe/Berlin or UTC.",
+        "tz.done": "Timezone set to {tz}.",
         "error.generic": "Something went wrong on my side; the team has been told. Please try again.",
         "error.unknown_command": "I don't know that command. /help lists what I can do.",
     },
@@ -213,6 +234,27 @@ MESSAGES: dict[str, dict[str, str]] = {
                              "المحاولة على مهل وأبلغك عندما يعود للعمل.\n{url}",
         "admin.feed_recovered": "✅ عاد المصدر «{name}» إلى العمل.\n{url}",
         "admin.rules_errors": "⚠️ تغيرت القواعد وفيها أخطاء؛ سأستمر في استخدام آخر قواعد سليمة حتى تصحح:\n{errors}",
+        "digest.title": "📰 موجز: {count} تنبيهات",
+        "digest.continued": "📰 موجز (تتمة)",
+        "digest.other": "الكيانات والكلمات المتابعة",
+        "help.digest": "/digest immediate|hourly|daily HH:MM: التنبيهات فورا أو مجمعة في موجز",
+        "help.quiet": "/quiet HH:MM-HH:MM|off: حجز التنبيهات ليلا (العاجلة تصل دائما)؛ /tz <المنطقة>: المنطقة الزمنية",
+        "cmd.digest": "تنبيهات فورية أو موجز",
+        "cmd.quiet": "ساعات الهدوء",
+        "cmd.tz": "المنطقة الزمنية للموجز وساعات الهدوء",
+        "digest.usage": "استخدم /digest immediate أو /digest hourly أو /digest daily 08:00 (بتوقيت المحادثة، "
+                        "حاليا {tz}).",
+        "digest.done_immediate": "ستصل التنبيهات واحدا تلو الآخر فور حدوثها.",
+        "digest.done_hourly": "ستصل التنبيهات في موجز واحد كل ساعة (التالي: {next} بتوقيت غرينتش). العاجلة "
+                              "تصل فورا.",
+        "digest.done_daily": "ستصل التنبيهات في موجز واحد يوميا الساعة {time} {tz} (التالي: {next} بتوقيت "
+                             "غرينتش). العاجلة تصل فورا.",
+        "quiet.usage": "استخدم /quiet 22:00-07:00 (بتوقيت المحادثة، حاليا {tz}) أو /quiet off.",
+        "quiet.done": "ساعات الهدوء {start}-{end} {tz}: تحجز التنبيهات وترسل في موجز واحد عند انتهائها؛ العاجلة "
+                      "تصل دائما.",
+        "quiet.off": "ألغيت ساعات الهدوء.",
+        "tz.usage": "استخدم /tz مع اسم منطقة مثل Asia/Damascus أو Europe/Berlin أو UTC.",
+        "tz.done": "ضبطت المنطقة الزمنية على {tz}.",
         "error.generic": "حدث خطأ من جهتي وأبلغ الفريق به. يرجى المحاولة مجددا.",
         "error.unknown_command": "لا أعرف هذا الأمر. الأمر /help يعرض ما يمكنني فعله.",
     },

@@ -36,3 +36,7 @@ class Adapter(Protocol):
     async def send_notice(self, address: str, text: str) -> None:
         """A plain message to a person (bot administrators: broken feeds, rules errors)."""
         ...
+
+    async def send_digest(self, address: str, digest) -> None:
+        """Held alerts as one message (split at the platform's limit): digests and the end of quiet hours."""
+        ...

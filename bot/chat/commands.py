@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 from bot.alerts.i18n import t
 from bot.chat.resolve import Resolver, Target
 from bot.chat.transfer import MAX_IMPORT_BYTES, export_subscriptions, import_subscriptions
+from bot.delivery.digest import next_digest_at, parse_hhmm, valid_zone
 from bot.extract.matcher import Matcher
 from bot.feeds.guard import UnsafeURL, check_public_url
 from bot.store import queries
@@ -23,9 +24,9 @@ log = logging.getLogger(__name__)
 MAX_PHRASE = 100
 MAX_MUTE = timedelta(days=30)
 FOREVER = datetime(9999, 1, 1)
-COMMANDS = ("start", "help", "watch", "unwatch", "list", "watchlists", "lang", "mute", "unmute", "export", "import",
-            "status", "feeds", "addfeed", "delfeed")
-CHANGES_SUBSCRIPTIONS = {"watch", "unwatch", "lang", "mute", "unmute", "import"}
+COMMANDS = ("start", "help", "watch", "unwatch", "list", "watchlists", "lang", "mute", "unmute", "digest", "quiet",
+            "tz", "export", "import", "status", "feeds", "addfeed", "delfeed")
+CHANGES_SUBSCRIPTIONS = {"watch", "unwatch", "lang", "mute", "unmute", "digest", "quiet", "tz", "import"}
 BOT_ADMIN_ONLY = {"feeds", "addfeed", "delfeed"}
 
 
@@ -131,7 +132,7 @@ class Commands:
     async def cmd_help(self, caller, chat, args) -> Reply:
         lang = chat.language
         keys = ["help.start", "help.help", "help.watch", "help.unwatch", "help.list", "help.watchlists",
-                "help.lang", "help.mute", "help.export", "help.import", "help.status"]
+                "help.lang", "help.mute", "help.digest", "help.quiet", "help.export", "help.import", "help.status"]
         if caller.is_bot_admin:
             keys.append("help.feeds")
         lines = [t(lang, "help.title"), *(t(lang, k) for k in keys)]
@@ -255,6 +256,50 @@ class Commands:
             return Reply(t(lang, "unmute.not_muted"), lang)
         await queries.set_chat_muted(self.engine, chat.id, None)
         return Reply(t(lang, "unmute.done"), lang)
+
+    async def cmd_digest(self, caller, chat, args) -> Reply:
+        lang = chat.language
+        parts = args.lower().split()
+        mode = parts[0] if parts else ""
+        now = utcnow()
+        if mode == "immediate":
+            await queries.update_chat(self.engine, chat.id, digest="immediate", next_digest_at=None)
+            return Reply(t(lang, "digest.done_immediate"), lang)
+        if mode == "hourly":
+            when = next_digest_at("hourly", None, chat.timezone, now)
+            await queries.update_chat(self.engine, chat.id, digest="hourly", next_digest_at=when)
+            return Reply(t(lang, "digest.done_hourly", next=when.strftime("%Y-%m-%d %H:%M")), lang)
+        if mode == "daily" and (len(parts) == 1 or parse_hhmm(parts[1])):
+            at = parts[1] if len(parts) > 1 else "08:00"
+            at = parse_hhmm(at).strftime("%H:%M")
+            when = next_digest_at("daily", at, chat.timezone, now)
+            await queries.update_chat(self.engine, chat.id, digest="daily", digest_time=at, next_digest_at=when)
+            return Reply(t(lang, "digest.done_daily", time=at, tz=chat.timezone,
+                           next=when.strftime("%Y-%m-%d %H:%M")), lang)
+        return Reply(t(lang, "digest.usage", tz=chat.timezone), lang)
+
+    async def cmd_quiet(self, caller, chat, args) -> Reply:
+        lang = chat.language
+        if args.strip().lower() == "off":
+            await queries.update_chat(self.engine, chat.id, quiet_start=None, quiet_end=None)
+            return Reply(t(lang, "quiet.off"), lang)
+        start, _, end = args.replace(" ", "").partition("-")
+        a, b = parse_hhmm(start), parse_hhmm(end)
+        if a is None or b is None or a == b:
+            return Reply(t(lang, "quiet.usage", tz=chat.timezone), lang)
+        await queries.update_chat(self.engine, chat.id, quiet_start=a.strftime("%H:%M"), quiet_end=b.strftime("%H:%M"))
+        return Reply(t(lang, "quiet.done", start=a.strftime("%H:%M"), end=b.strftime("%H:%M"), tz=chat.timezone), lang)
+
+    async def cmd_tz(self, caller, chat, args) -> Reply:
+        lang = chat.language
+        name = args.strip()
+        if not name or not valid_zone(name):
+            return Reply(t(lang, "tz.usage"), lang)
+        values = {"timezone": name}
+        if chat.digest in ("hourly", "daily"):
+            values["next_digest_at"] = next_digest_at(chat.digest, chat.digest_time, name, utcnow())
+        await queries.update_chat(self.engine, chat.id, **values)
+        return Reply(t(lang, "tz.done", tz=name), lang)
 
     async def cmd_status(self, caller, chat, args) -> Reply:
         lang = chat.language

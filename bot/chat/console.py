@@ -34,3 +34,11 @@ class ConsoleAdapter:
 
     async def send_notice(self, address: str, text: str) -> None:  # noqa: ARG002
         log.warning("notice: %s", text)
+
+    async def send_digest(self, address: str, digest) -> None:  # noqa: ARG002 - one console
+        from bot.delivery.digest import render_digest
+
+        stream = self._stream or sys.stdout
+        for message in render_digest(digest, 4000, lambda e: f"• {e.headline} ({e.source}) {e.link}".rstrip()):
+            stream.write(message + "\n\n")
+        stream.flush()

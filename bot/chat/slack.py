@@ -16,6 +16,7 @@ from bot.alerts.compose import RLM, clip, isolate, render_text
 from bot.alerts.i18n import t
 from bot.chat.base import DeliveryError
 from bot.chat.commands import Caller, Commands, Reply
+from bot.delivery.digest import Digest, DigestEntry, render_digest
 from bot.delivery.limits import SLACK
 from bot.httpserver import HttpServer
 from bot.model import Alert
@@ -25,8 +26,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://slack.com/api/"
 EVENTS_PATH = "/slack/events"
-SUBCOMMANDS = ("watch", "unwatch", "list", "watchlists", "lang", "mute", "unmute", "status", "help", "feeds",
-               "addfeed", "delfeed")
+SUBCOMMANDS = ("watch", "unwatch", "list", "watchlists", "lang", "mute", "unmute", "digest", "quiet", "tz", "status",
+               "help", "feeds", "addfeed", "delfeed")
 CHANNEL_GONE = {"channel_not_found", "not_in_channel", "is_archived", "account_inactive", "team_access_not_granted"}
 RETRYABLE = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 MAX_SECTION = 3000
@@ -148,6 +149,17 @@ class SlackAdapter:
             raise DeliveryError(f"slack timeout (outcome unknown): {exc}", unknown_outcome=True) from None
         except ClientError as exc:
             raise DeliveryError(f"slack network: {type(exc).__name__}: {exc}") from None
+
+    async def send_digest(self, address: str, digest: Digest) -> None:
+        def line(entry: DigestEntry) -> str:
+            title = mrkdwn_escape(entry.headline)
+            if entry.link.startswith(("http://", "https://")):
+                title = f"<{entry.link.replace('|', '%7C')}|{title}>"
+            return f"• {title} ({mrkdwn_escape(entry.source)})"
+
+        for part in render_digest(digest, MAX_SECTION - 100, line):
+            await self.client.chat_postMessage(channel=address, text=_rtl(part, digest.language),
+                                               unfurl_links=False, unfurl_media=False)
 
     async def send_notice(self, address: str, text: str) -> None:
         """To a user id: Slack opens the app's direct-message conversation with that person."""

@@ -43,6 +43,7 @@ from bot.alerts.compose import RLM, clip, entity_list, isolate
 from bot.alerts.i18n import t
 from bot.chat.base import DeliveryError
 from bot.chat.commands import Caller, Commands, Reply
+from bot.delivery.digest import Digest, DigestEntry, render_digest
 from bot.delivery.limits import TELEGRAM
 from bot.httpserver import HttpServer
 from bot.model import Alert
@@ -53,8 +54,8 @@ MAX_MESSAGE = 4096
 WEBHOOK_PATH = "/telegram/webhook"
 UPDATES = ["message", "channel_post", "callback_query"]
 DEFAULT_API_URL = "https://api.telegram.org"
-MENU = ("start", "help", "watch", "unwatch", "list", "watchlists", "lang", "mute", "unmute", "export", "import",
-        "status")
+MENU = ("start", "help", "watch", "unwatch", "list", "watchlists", "lang", "mute", "unmute", "digest", "quiet",
+        "tz", "export", "import", "status")
 
 
 class ChatMovedError(DeliveryError):
@@ -214,6 +215,22 @@ class TelegramAdapter:
             raise DeliveryError(f"timed out (outcome unknown): {exc.message}", unknown_outcome=True) from None
         except NetworkError as exc:
             raise DeliveryError(f"network: {exc.message}") from None
+
+    async def send_digest(self, address: str, digest: Digest) -> None:
+        """One message (or a few, each under 4,096 characters) of held alerts, feed text escaped."""
+        def line(entry: DigestEntry) -> str:
+            title = _esc(isolate(entry.headline, digest.language))
+            if entry.link.startswith(("http://", "https://")):
+                title = f'<a href="{html.escape(entry.link, quote=True)}">{title}</a>'
+            return f"• {title} ({_esc(isolate(entry.source, digest.language))})"
+
+        for part in render_digest(digest, MAX_MESSAGE - 200, line):
+            text = "\n".join(RLM + x for x in part.split("\n")) if digest.language == "ar" else part
+            try:
+                await self.app.bot.send_message(chat_id=int(address), text=text, parse_mode=ParseMode.HTML,
+                                                link_preview_options=LinkPreviewOptions(is_disabled=True))
+            except RetryAfter as exc:
+                raise DeliveryError(f"429 during digest: {exc}") from None
 
     async def send_notice(self, address: str, text: str) -> None:
         await self.app.bot.send_message(chat_id=int(address), text=_esc(text), parse_mode=ParseMode.HTML,

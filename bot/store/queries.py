@@ -60,6 +60,12 @@ class ChatRow:
     active: bool
     muted_until: datetime | None
     chat_type: str = "private"
+    digest: str = "immediate"
+    digest_time: str | None = None
+    timezone: str = "UTC"
+    quiet_start: str | None = None
+    quiet_end: str | None = None
+    next_digest_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -203,7 +209,8 @@ async def store_items(engine: AsyncEngine, feed_id: int, matched: Sequence[tuple
 # ---------------------------------------------------------------- chats and subscriptions
 
 _CHAT_COLS = (chats.c.id, chats.c.platform, chats.c.address, chats.c.language, chats.c.active, chats.c.muted_until,
-              chats.c.chat_type)
+              chats.c.chat_type, chats.c.digest, chats.c.digest_time, chats.c.timezone, chats.c.quiet_start,
+              chats.c.quiet_end, chats.c.next_digest_at)
 
 
 async def ensure_chat(engine: AsyncEngine, platform: str, address: str, language: str = "en",
@@ -226,6 +233,63 @@ async def get_chat(engine: AsyncEngine, platform: str, address: str) -> ChatRow 
         row = (await conn.execute(select(*_CHAT_COLS).where(
             chats.c.platform == platform, chats.c.address == address))).first()
     return ChatRow(**row._mapping) if row else None
+
+
+async def update_chat(engine: AsyncEngine, chat_id: int, **values) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(update(chats).where(chats.c.id == chat_id).values(**values))
+
+
+async def chats_by_id(engine: AsyncEngine, ids: Iterable[int]) -> dict[int, ChatRow]:
+    ids = list(ids)
+    if not ids:
+        return {}
+    async with engine.connect() as conn:
+        rows = await conn.execute(select(*_CHAT_COLS).where(chats.c.id.in_(ids)))
+        return {r.id: ChatRow(**r._mapping) for r in rows}
+
+
+@dataclass(frozen=True)
+class HeldAlert:
+    delivery_id: int
+    title: str
+    link: str
+    feed_name: str
+    watchlists: tuple[str, ...]
+    entities: tuple[str, ...]
+
+
+async def due_held(engine: AsyncEngine, platforms: Sequence[str], now: datetime | None = None
+                   ) -> list[tuple[ChatRow, list[HeldAlert]]]:
+    """Alerts held for a digest or quiet hours whose time has come, per chat (active, not muted)."""
+    now = now or utcnow()
+    query = (
+        select(deliveries.c.id.label("delivery_id"), deliveries.c.watchlists.label("d_wl"),
+               deliveries.c.entities.label("d_ent"), items.c.title, items.c.link, feeds.c.name.label("feed_name"),
+               *[c.label(f"chat_{c.name}") for c in _CHAT_COLS])
+        .select_from(deliveries.join(chats, chats.c.id == deliveries.c.chat_id)
+                     .join(items, items.c.id == deliveries.c.item_id).join(feeds, feeds.c.id == items.c.feed_id))
+        .where(deliveries.c.state == "held", deliveries.c.next_attempt_at <= now, chats.c.active.is_(True),
+               chats.c.platform.in_(platforms), or_(chats.c.muted_until.is_(None), chats.c.muted_until <= now))
+        .order_by(chats.c.id, deliveries.c.id)
+    )
+    out: dict[int, tuple[ChatRow, list[HeldAlert]]] = {}
+    async with engine.connect() as conn:
+        for row in await conn.execute(query):
+            m = row._mapping
+            chat = ChatRow(**{c.name: m[f"chat_{c.name}"] for c in _CHAT_COLS})
+            entry = out.setdefault(chat.id, (chat, []))
+            entry[1].append(HeldAlert(row.delivery_id, row.title, row.link, row.feed_name,
+                                      tuple(json.loads(row.d_wl)), tuple(json.loads(row.d_ent))))
+    return list(out.values())
+
+
+async def mark_sent_many(engine: AsyncEngine, delivery_ids: Sequence[int]) -> None:
+    if not delivery_ids:
+        return
+    async with engine.begin() as conn:
+        await conn.execute(update(deliveries).where(deliveries.c.id.in_(list(delivery_ids))).values(
+            state="sent", sent_at=utcnow(), attempts=deliveries.c.attempts + 1))
 
 
 async def set_chat_muted(engine: AsyncEngine, chat_id: int, until: datetime | None) -> None:
@@ -457,7 +521,7 @@ async def claim_deliveries(engine: AsyncEngine, limit: int = 100, platforms: Seq
             if result.rowcount != 1:
                 continue
             chat = ChatRow(row.chat_id, row.platform, row.address, row.chat_language, row.active, row.muted_until,
-                           row.chat_type)
+                           row.chat_type)  # the digest fields are not needed to send one alert
             jobs.append(DeliveryJob(row.delivery_id, row.attempts + 1, chat, _stored_item(row, row.feed_name),
                                     tuple(json.loads(row.d_wl)), tuple(json.loads(row.d_ent))))
     return jobs

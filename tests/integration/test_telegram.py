@@ -368,3 +368,67 @@ async def test_one_alert_per_story_across_feeds(tg, tmp_path):
     assert (await tg.service.run_once()).deliveries_created == 1
     await tg.deliver_all()  # the chat's 1/s limit may hold it a moment
     assert len(alerts_to(tg.fake, 1101)) == 2
+
+
+async def _make_due(service, chat_address: str) -> None:
+    """Bring the chat's digest time to now (as if the hour had passed)."""
+    from sqlalchemy import update
+
+    from bot.store.db import utcnow
+    from bot.store.tables import chats, deliveries
+    chat = await queries.get_chat(service.engine, "telegram", chat_address)
+    async with service.engine.begin() as conn:
+        past = utcnow().replace(microsecond=0)
+        await conn.execute(update(chats).where(chats.c.id == chat.id).values(next_digest_at=past))
+        await conn.execute(update(deliveries).where(deliveries.c.chat_id == chat.id, deliveries.c.state == "held")
+                           .values(next_attempt_at=past))
+
+
+async def test_hourly_digest_groups_held_alerts_by_watchlist(tg):
+    await tg.say(1201, "/watch sanctions")
+    await tg.say(1201, "/watch Resolution 2254")
+    reply = await tg.say(1201, "/digest hourly")
+    assert "every hour" in reply["text"]
+    tg.publish(("d1", "Caesar Act waiver extended", "The Caesar Act stays."),
+               ("d2", "Pedersen briefs on Resolution 2254", "Resolution 2254 remains the basis."),
+               ("d3", "Captagon Act enforcement begins", "The Captagon Act took effect."))
+    summary = await tg.service.run_once()
+    assert summary.deliveries_created == 3 and alerts_to(tg.fake, 1201) == []
+    assert (await queries.delivery_counts(tg.service.engine)).get("held") == 3
+    await _make_due(tg.service, "1201")
+    await tg.service.deliver()
+    digests = [d for d in tg.fake.delivered if d["chat_id"] == 1201 and "📰" in d["text"]]
+    assert len(digests) == 1
+    text = digests[0]["text"]
+    assert "3 alerts" in text and "Sanctions on Syria" in text and "Resolution 2254" in text
+    assert text.index("Caesar Act waiver") < text.index("Captagon Act") or "Captagon" in text
+    assert (await queries.delivery_counts(tg.service.engine)) == {"sent": 3}
+    chat = await queries.get_chat(tg.service.engine, "telegram", "1201")
+    assert chat.next_digest_at is not None and chat.digest == "hourly"
+
+
+async def test_quiet_hours_hold_alerts_but_urgent_ones_break_through(tg):
+    import dataclasses
+    from datetime import timedelta
+
+    from bot.store.db import utcnow
+    now = utcnow()
+    start, end = (now - timedelta(hours=1)).strftime("%H:%M"), (now + timedelta(hours=1)).strftime("%H:%M")
+    await tg.say(1301, "/watch sanctions")
+    await tg.say(1301, "/watch chemical-weapons")
+    assert "Quiet hours" in (await tg.say(1301, f"/quiet {start}-{end}"))["text"]
+    wl = tg.service.matcher.watchlists
+    wl["chemical-weapons"] = dataclasses.replace(wl["chemical-weapons"], urgent=True)
+    tg.publish(("q1", "Caesar Act waiver extended", "The Caesar Act stays."),
+               ("q2", "OPCW confirms chlorine use", "The OPCW said chlorine was used."))
+    await tg.service.run_once()
+    alerts = alerts_to(tg.fake, 1301)
+    assert len(alerts) == 1 and "OPCW" in alerts[0]["text"]  # urgent: at once
+    assert (await queries.delivery_counts(tg.service.engine)).get("held") == 1
+    await _make_due(tg.service, "1301")  # quiet hours over
+    await tg.service.deliver()
+    digests = [d for d in tg.fake.delivered if d["chat_id"] == 1301 and "📰" in d["text"]]
+    assert len(digests) == 1 and "Caesar Act waiver" in digests[0]["text"]
+    assert "off" in (await tg.say(1301, "/quiet off"))["text"]
+    assert "zone" in (await tg.say(1301, "/tz Mars/Olympus"))["text"]
+    assert "Asia/Damascus" in (await tg.say(1301, "/tz Asia/Damascus"))["text"]
