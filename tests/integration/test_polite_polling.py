@@ -199,3 +199,21 @@ async def test_rules_reload_keeps_the_last_good_rules_on_errors(tmp_path, write_
         assert "alpha-act" in service.matcher.entities
     finally:
         await service.stop()
+
+
+async def test_real_corpus_feeds_served_over_http(server, tmp_path, corpora):
+    files = sorted((corpora / "feeds").glob("*.xml"))
+    for path in files:
+        server.route(f"/{path.name}", feed_handler(path.read_bytes(), etag=f'"{path.stat().st_size}"'))
+    service = Service(settings_for(tmp_path, [(p.name, server.url(f"/{p.name}")) for p in files]),
+                      adapters=[Recorder()])
+    await service.start()
+    try:
+        first = await service.run_once()
+        second = await service.run_once()  # everything answers 304 now
+    finally:
+        await service.stop()
+    assert first.feeds_polled == len(files) and first.new_items > 500
+    assert second.new_items == 0 and second.feeds_failed == 0
+    conditional = [h for path, h in server.requests if h.get("If-None-Match")]
+    assert len(conditional) == len(files)
