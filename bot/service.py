@@ -34,7 +34,7 @@ from bot.rules.load import load_rules, rule_files
 from bot.store import queries
 from bot.store.db import create_engine, migrate, safe_url, utcnow
 from bot.stories import WINDOW as STORY_WINDOW
-from bot.stories import StoryCandidate, canonical_url, find_story, fingerprint
+from bot.stories import StoryCandidate, StoryIndex, canonical_url, fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,8 @@ class Service:
         self.dispatcher: Dispatcher | None = None
         self._phrases: tuple[tuple[str, ...], Catalog] | None = None
         self._host_slots: dict[str, asyncio.Semaphore] = {}
+        self._stories: StoryIndex | None = None
+        self._stories_pruned = utcnow()
         self._rules_signature: tuple | None = None
         self._bad_rules: tuple[str, ...] = ()
         self.http: HttpServer | None = None
@@ -254,21 +256,23 @@ class Service:
         fresh_keys = await queries.new_item_keys(self.engine, feed.id, [i.key for i in parsed.items])
         fresh = [i for i in parsed.items if i.key in fresh_keys]
         matched = [(item, self.matcher.match(item)) for item in fresh]
-        extra = [{"canonical_url": canonical_url(item.link), "fingerprint": fingerprint(item.title, item.summary)}
-                 for item in fresh]
+        stories = await self._story_index(now) if fresh else None
+        extra, candidates = [], []
+        for item, match in matched:
+            candidate = StoryCandidate(0, 0, canonical_url(item.link), fingerprint(item.title, item.summary),
+                                       item.language, frozenset(match.entity_ids), item.published or now)
+            earlier = stories.find(candidate)  # an earlier item of the same story, known before storing
+            candidates.append((candidate, earlier))
+            extra.append({"canonical_url": candidate.canonical_url, "fingerprint": candidate.fingerprint,
+                          "story_id": earlier})
         stored = await queries.store_items(self.engine, feed.id, matched, extra)
         phrases = await self._phrase_catalog() if stored else None
-        stories = await self._story_candidates(now) if stored else []
-        extra_by_key = {item.key: values for item, values in zip(fresh, extra, strict=True)}
+        by_key = {item.key: pair for (item, _), pair in zip(matched, candidates, strict=True)}
         for entry in stored:
-            values = extra_by_key[entry.item.key]
-            candidate = StoryCandidate(entry.id, entry.id, values["canonical_url"], values["fingerprint"],
-                                       entry.item.language, frozenset(entry.match.entity_ids),
-                                       entry.item.published or now)
-            story_id = find_story(candidate, stories) or entry.id
-            await queries.set_story(self.engine, entry.id, story_id)
-            stories.append(dataclasses.replace(candidate, story_id=story_id))
-            if story_id != entry.id:
+            candidate, earlier = by_key[entry.item.key]
+            story_id = earlier or entry.id
+            stories.add(dataclasses.replace(candidate, item_id=entry.id, story_id=story_id))
+            if earlier is not None:
                 summary.duplicates += 1
             found = ([m.entity_id for m in find_mentions(phrases, entry.item.text)] if phrases is not None else [])
             targets = await queries.subscribers(self.engine, entry.match.watchlists, entry.match.entity_ids,
@@ -287,11 +291,18 @@ class Service:
         log.info("feed %s: %d items, %d new, %d matched a watchlist", feed.name, len(parsed.items), len(stored),
                  sum(1 for s in stored if s.match.watchlists))
 
-    async def _story_candidates(self, now: datetime) -> list[StoryCandidate]:
-        rows = await queries.recent_items(self.engine, now - STORY_WINDOW)
-        return [StoryCandidate(r.id, r.story_id or r.id, r.canonical_url, r.fingerprint or "", r.language,
-                               frozenset(json.loads(r.entities)), r.published_at or r.fetched_at)
-                for r in rows if r.story_id is not None]
+    async def _story_index(self, now: datetime) -> StoryIndex:
+        """Recent items for story grouping: loaded from the store once, then kept up to date in memory."""
+        if self._stories is None:
+            self._stories = StoryIndex()
+            for r in await queries.recent_items(self.engine, now - STORY_WINDOW, limit=50_000):
+                self._stories.add(StoryCandidate(r.id, r.story_id or r.id, r.canonical_url, r.fingerprint or "",
+                                                 r.language, frozenset(json.loads(r.entities)),
+                                                 r.published_at or r.fetched_at))
+        elif now - self._stories_pruned > timedelta(minutes=10):
+            self._stories.prune(now)
+            self._stories_pruned = now
+        return self._stories
 
     def _urgent(self, match) -> bool:
         """An urgent watchlist or entity (YAML `urgent: true`) breaks through quiet hours and digests."""

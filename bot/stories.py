@@ -114,3 +114,63 @@ def find_story(new: StoryCandidate, earlier: list[StoryCandidate]) -> int | None
         if candidate.item_id != new.item_id and same_story(new, candidate):
             return candidate.story_id
     return None
+
+
+class StoryIndex:
+    """Recent items, indexed so a new item is compared only with items sharing its URL, a title word or an entity.
+
+    Keeps the cost per new item nearly flat however many items arrived in the window."""
+
+    COMMON = 300  # a word or entity shared by more items than this is too common to look up by
+
+    def __init__(self) -> None:
+        self.items: dict[int, StoryCandidate] = {}
+        self._by_url: dict[str, int] = {}
+        self._by_word: dict[str, set[int]] = {}
+        self._by_entity: dict[str, set[int]] = {}
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def add(self, c: StoryCandidate) -> None:
+        self.items[c.item_id] = c
+        if c.canonical_url:
+            self._by_url.setdefault(c.canonical_url, c.item_id)
+        for w in c.title_words:
+            self._by_word.setdefault(w, set()).add(c.item_id)
+        for e in c.entities:
+            self._by_entity.setdefault(e, set()).add(c.item_id)
+
+    def prune(self, now: datetime) -> None:
+        old = [i for i, c in self.items.items() if now - c.when > WINDOW]
+        if not old:
+            return
+        for i in old:
+            c = self.items.pop(i)
+            if c.canonical_url and self._by_url.get(c.canonical_url) == i:
+                del self._by_url[c.canonical_url]
+            for w in c.title_words:
+                self._by_word.get(w, set()).discard(i)
+            for e in c.entities:
+                self._by_entity.get(e, set()).discard(i)
+
+    def find(self, new: StoryCandidate) -> int | None:
+        if new.canonical_url and new.canonical_url in self._by_url:
+            earlier = self.items.get(self._by_url[new.canonical_url])
+            if earlier is not None and same_story(new, earlier):
+                return earlier.story_id
+        ids: set[int] = set()
+        for w in new.title_words:
+            bucket = self._by_word.get(w)
+            if bucket and len(bucket) <= self.COMMON:
+                ids |= bucket
+        if len(new.entities) >= MIN_SHARED_ENTITIES:
+            rare = sorted((self._by_entity.get(e, set()) for e in new.entities), key=len)[:2]
+            for bucket in rare:
+                if len(bucket) <= self.COMMON * 3:
+                    ids |= bucket
+        for candidate in sorted((self.items[i] for i in ids if i != new.item_id and i in self.items),
+                                key=lambda c: c.when):
+            if same_story(new, candidate):
+                return candidate.story_id
+        return None

@@ -26,6 +26,21 @@ class RateLimiter:
     _last: dict[str, float] = field(default_factory=dict)  # chat → last send
     _group: dict[str, deque] = field(default_factory=dict)  # group chat → send times (last minute)
 
+    def chat_wait(self, chat: str, is_group: bool = False, now: float | None = None) -> float:
+        """Seconds before this chat may be sent to, by its own limits (per chat, per group)."""
+        now = time.monotonic() if now is None else now
+        waits = [0.0]
+        last = self._last.get(chat)
+        if last is not None and now - last < self.limits.per_chat_interval:
+            waits.append(self.limits.per_chat_interval - (now - last))
+        if is_group and self.limits.per_group_minute:
+            sent = self._group.get(chat)
+            while sent and now - sent[0] >= 60.0:
+                sent.popleft()
+            if sent and len(sent) >= self.limits.per_group_minute:
+                waits.append(60.0 - (now - sent[0]))
+        return max(waits)
+
     def reserve(self, chat: str, is_group: bool = False, now: float | None = None) -> float:
         """0 and the slot is taken, or the seconds to wait before this chat may be sent to."""
         now = time.monotonic() if now is None else now

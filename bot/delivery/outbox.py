@@ -65,11 +65,15 @@ class Dispatcher:
 
     async def _one(self, job: queries.DeliveryJob, matcher: Matcher, stats: DeliveryStats) -> None:
         limiter = self.limiters[job.chat.platform]
-        wait = limiter.reserve(job.chat.address, job.chat.chat_type != "private")
-        if wait > 0:
+        is_group = job.chat.chat_type != "private"
+        wait = limiter.chat_wait(job.chat.address, is_group)
+        if wait > 0:  # this chat must wait: give the row back, do not hold up the others
             await queries.postpone_delivery(self.engine, job.id, utcnow() + timedelta(seconds=wait))
             stats.postponed += 1
             return
+        # the platform-wide rate: wait for a slot (the whole batch shares the pace)
+        while (wait := limiter.reserve(job.chat.address, is_group)) > 0:  # noqa: ASYNC110 - a timed wait
+            await asyncio.sleep(wait)
         async with self._slots:
             await _deliver(self.engine, self.adapters[job.chat.platform], matcher, job, self.max_attempts, stats,
                            limiter, self.unknown_outcome_delay)

@@ -190,19 +190,31 @@ async def store_items(engine: AsyncEngine, feed_id: int, matched: Sequence[tuple
 
     ``extra``: per item, more column values (canonical_url, fingerprint)."""
     now = utcnow()
+    rows = []
+    by_hash: dict[str, tuple[Item, Match]] = {}
+    for i, (item, match) in enumerate(matched):
+        h = key_hash(item.key)
+        by_hash[h] = (item, match)
+        rows.append({
+            **(extra[i] if extra else {}),
+            "feed_id": feed_id, "key_hash": h, "key": item.key, "title": item.title, "summary": item.summary,
+            "link": item.link, "language": item.language, "published_at": item.published, "fetched_at": now,
+            "entities": json.dumps(list(match.entity_ids)), "watchlists": json.dumps(list(match.watchlists)),
+            "mentions": _mentions_json(match.mentions),
+        })
+    if extra is None:
+        for row in rows:
+            row.update(canonical_url=None, fingerprint=None, story_id=None)
     out: list[StoredItem] = []
     async with engine.begin() as conn:
-        for i, (item, match) in enumerate(matched):
-            stmt = _insert(conn, items).values(
-                **(extra[i] if extra else {}),
-                feed_id=feed_id, key_hash=key_hash(item.key), key=item.key, title=item.title,
-                summary=item.summary, link=item.link, language=item.language, published_at=item.published,
-                fetched_at=now, entities=json.dumps(list(match.entity_ids)),
-                watchlists=json.dumps(list(match.watchlists)), mentions=_mentions_json(match.mentions),
-            ).returning(items.c.id)
-            item_id = (await conn.execute(stmt)).scalar()
-            if item_id is not None:
-                out.append(StoredItem(item_id, item, match))
+        for i in range(0, len(rows), 100):  # one multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING per chunk
+            chunk = rows[i:i + 100]
+            stmt = _insert(conn, items).values(chunk).returning(items.c.id, items.c.key_hash)
+            inserted = {r.key_hash: r.id for r in await conn.execute(stmt)}
+            for row in chunk:
+                if row["key_hash"] in inserted:
+                    item, match = by_hash[row["key_hash"]]
+                    out.append(StoredItem(inserted[row["key_hash"]], item, match))
     return out
 
 
@@ -458,11 +470,6 @@ async def recent_items(engine: AsyncEngine, since: datetime, limit: int = 5000) 
                    items.c.entities, items.c.published_at, items.c.fetched_at)
             .where(items.c.fetched_at >= since).order_by(items.c.id.desc()).limit(limit))
         return rows.all()
-
-
-async def set_story(engine: AsyncEngine, item_id: int, story_id: int) -> None:
-    async with engine.begin() as conn:
-        await conn.execute(update(items).where(items.c.id == item_id).values(story_id=story_id))
 
 
 async def create_deliveries(engine: AsyncEngine, item_id: int,

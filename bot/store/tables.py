@@ -63,7 +63,7 @@ items = Table(
     Column("entities", Text, nullable=False, server_default="[]"),  # JSON list of entity ids
     Column("watchlists", Text, nullable=False, server_default="[]"),  # JSON list of watchlist ids
     Column("mentions", Text, nullable=False, server_default="[]"),  # JSON [[entity, start, end], ...]
-    Column("story_id", Integer),  # the first item of the same story (itself when it is the first)
+    Column("story_id", Integer),  # the first item of the same story; NULL when this item is the first
     Column("canonical_url", Text),  # link without tracking parameters, for story grouping
     Column("fingerprint", Text),  # normalized word shingles of title + summary, for near-duplicate grouping
     UniqueConstraint("feed_id", "key_hash", name="uq_items_feed_key"),

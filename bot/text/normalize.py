@@ -15,8 +15,8 @@ normalized text maps back to a span of the original text:
 
 from __future__ import annotations
 
+import re
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
 
 from camel_tools.utils.charmap import CharMapper
@@ -66,21 +66,48 @@ def _fold_char(ch: str) -> str:
     return low if len(low) == len(ch) else ch
 
 
-@dataclass(frozen=True, slots=True)
-class Normalized:
-    """Normalized text with, for every normalized character, the index of the original character."""
+class _CharTable(dict):
+    """A str.translate table filled on first sight of each character (C-speed after that)."""
 
-    cased: str
-    folded: str
-    offsets: tuple[int, ...]
-    original: str
+    def __init__(self, fn):
+        super().__init__()
+        self._fn = fn
+
+    def __missing__(self, code: int) -> str:
+        value = self._fn(chr(code))
+        self[code] = value
+        return value
+
+
+_NORMALIZE_TABLE = _CharTable(_map_char)
+_FOLD_TABLE = _CharTable(_fold_char)
+_SPACE_RUNS = re.compile(" {2,}")
+
+
+class Normalized:
+    """Normalized text; for every normalized character, the index of the original one (computed when asked)."""
+
+    __slots__ = ("cased", "folded", "original", "_offsets")
+
+    def __init__(self, cased: str, folded: str, original: str):
+        self.cased = cased
+        self.folded = folded
+        self.original = original
+        self._offsets: tuple[int, ...] | None = None
+
+    @property
+    def offsets(self) -> tuple[int, ...]:
+        if self._offsets is None:
+            self._offsets = _offsets(self.original)
+        return self._offsets
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Original [start, end) of the normalized [start, end)."""
+        offsets = self.offsets
         if start >= end:
-            return (self.offsets[start] if start < len(self.offsets) else len(self.original),) * 2
-        o_start = self.offsets[start]
-        o_end = self.offsets[end - 1] + 1
+            return (offsets[start] if start < len(offsets) else len(self.original),) * 2
+        o_start = offsets[start]
+        o_end = offsets[end - 1] + 1
         # extend over characters dropped right after the last one (e.g. diacritics on it)
         while o_end < len(self.original) and _map_char(self.original[o_end]) == "" and not _is_mark_to_keep(
             self.original[o_end]
@@ -94,8 +121,8 @@ def _is_mark_to_keep(ch: str) -> bool:
     return ch in _IGNORED and ch != "\u0640"
 
 
-def normalize(text: str) -> Normalized:
-    cased: list[str] = []
+def _offsets(text: str) -> tuple[int, ...]:
+    """The same walk as normalize(), keeping the original index of every character it emits."""
     offsets: list[int] = []
     last_space = True  # drop leading space
     for i, ch in enumerate(text):
@@ -108,15 +135,19 @@ def normalize(text: str) -> Normalized:
             last_space = True
         else:
             last_space = False
-        for m in mapped:
-            cased.append(m)
-            offsets.append(i)
-    while cased and cased[-1] == " ":
-        cased.pop()
+        offsets.extend([i] * len(mapped))
+    while offsets and text_endswith_space(offsets, text):
         offsets.pop()
-    cased_s = "".join(cased)
-    folded_s = "".join(_fold_char(c) for c in cased_s)
-    return Normalized(cased_s, folded_s, tuple(offsets), text)
+    return tuple(offsets)
+
+
+def text_endswith_space(offsets: list[int], text: str) -> bool:
+    return _map_char(text[offsets[-1]]) == " "
+
+
+def normalize(text: str) -> Normalized:
+    cased = _SPACE_RUNS.sub(" ", text.translate(_NORMALIZE_TABLE)).strip(" ")
+    return Normalized(cased, cased.translate(_FOLD_TABLE), text)
 
 
 def normalize_key(text: str) -> str:

@@ -54,3 +54,21 @@ def test_labelled_pairs_are_measured():
     assert report.pairs >= 40
     assert report.by_split["dev"].f1 == 1.0  # the pairs the thresholds were set on
     assert report.by_split["test"].recall >= 0.85 and report.by_split["test"].precision >= 0.85
+
+
+def test_story_index_finds_what_the_pairwise_rule_finds():
+    from bot.stories import StoryIndex
+
+    index = StoryIndex()
+    first = cand(1, "Washington extends Caesar Act sanctions waiver", "The U.S. Treasury said the waiver allows "
+                 "investment in Syria's energy sector.", url="https://a.example/1")
+    index.add(first)
+    for n in range(2, 400):  # unrelated traffic
+        index.add(cand(n, f"Unrelated story number {n} about weather", f"Rain {n}", hours=1))
+    rewrite = cand(500, "US extends Caesar Act sanctions waiver again", "The Treasury said the waiver allows "
+                   "investment in Syria's energy sector.", hours=3)
+    same_url = cand(501, "Totally new headline", url="https://a.example/1", hours=2)
+    other = cand(502, "Senate votes on defence bill", "Lawmakers approved the bill.", hours=2)
+    assert index.find(rewrite) == 1 and index.find(same_url) == 1 and index.find(other) is None
+    index.prune(datetime(2026, 1, 4))
+    assert len(index) == 0 and index.find(rewrite) is None
