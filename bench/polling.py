@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import resource
 import subprocess
 import sys
 import tempfile
-import time
 
 from bench.common import ROOT
 from bench.servers import feed_server

@@ -14,7 +14,8 @@ class Limits:
     per_group_minute: int | None = None  # messages a minute to one group
 
 
-TELEGRAM = Limits(per_second=30, per_chat_interval=1.0, per_group_minute=20)
+# 29.5 rather than 30, spaced evenly: jitter on the wire must not push 31 into one of the server's seconds
+TELEGRAM = Limits(per_second=29.5, per_chat_interval=1.0, per_group_minute=20)
 SLACK = Limits(per_second=50, per_chat_interval=1.0)
 UNLIMITED = Limits(per_second=1e9, per_chat_interval=0.0)
 
@@ -23,6 +24,7 @@ UNLIMITED = Limits(per_second=1e9, per_chat_interval=0.0)
 class RateLimiter:
     limits: Limits
     _recent: deque = field(default_factory=deque)  # send times, all chats (last second)
+    _next_free: float = 0.0  # sends are spaced evenly (1 / per_second apart), not in bursts
     _last: dict[str, float] = field(default_factory=dict)  # chat → last send
     _group: dict[str, deque] = field(default_factory=dict)  # group chat → send times (last minute)
 
@@ -49,6 +51,8 @@ class RateLimiter:
             self._recent.popleft()
         if len(self._recent) >= self.limits.per_second:
             waits.append(1.0 - (now - self._recent[0]))
+        if now < self._next_free:
+            waits.append(self._next_free - now)
         last = self._last.get(chat)
         if last is not None and now - last < self.limits.per_chat_interval:
             waits.append(self.limits.per_chat_interval - (now - last))
@@ -62,6 +66,7 @@ class RateLimiter:
         if wait > 0:
             return wait
         self._recent.append(now)
+        self._next_free = max(now, self._next_free) + 1.0 / self.limits.per_second
         self._last[chat] = now
         if is_group and self.limits.per_group_minute:
             self._group[chat].append(now)

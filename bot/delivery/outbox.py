@@ -71,10 +71,10 @@ class Dispatcher:
             await queries.postpone_delivery(self.engine, job.id, utcnow() + timedelta(seconds=wait))
             stats.postponed += 1
             return
-        # the platform-wide rate: wait for a slot (the whole batch shares the pace)
-        while (wait := limiter.reserve(job.chat.address, is_group)) > 0:  # noqa: ASYNC110 - a timed wait
-            await asyncio.sleep(wait)
         async with self._slots:
+            # the platform-wide rate: take the slot right before sending, so the pace holds on the wire
+            while (wait := limiter.reserve(job.chat.address, is_group)) > 0:  # noqa: ASYNC110 - a timed wait
+                await asyncio.sleep(wait)
             await _deliver(self.engine, self.adapters[job.chat.platform], matcher, job, self.max_attempts, stats,
                            limiter, self.unknown_outcome_delay)
 

@@ -1,0 +1,72 @@
+"""python -m bench [--quick] [--only NAME ...] [--out PATH]: run the benchmarks, print a table, write JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import platform
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import fanout, latency, matching, pipeline, polling
+
+BENCHMARKS = {"matching": matching, "pipeline": pipeline, "poll_cycle": polling, "fanout": fanout,
+              "latency": latency}
+
+
+def _fmt(x) -> str:
+    if isinstance(x, float):
+        return f"{x:,.3f}" if abs(x) < 100 else f"{x:,.0f}"
+    return str(x)
+
+
+def table(results: list[dict]) -> str:
+    lines = []
+    for r in results:
+        name = r["name"]
+        if name == "matching":
+            lines.append("matching (µs per item; regex loop baseline)")
+            for row in r["rows"]:
+                extra = (f"  regex {row['regex_us_per_item']:,.0f} µs ({row['speedup_vs_regex']:,.0f}× faster)"
+                         if "regex_us_per_item" in row else "")
+                lines.append(f"  {row['aliases']:>7,} aliases: {row['us_per_item']:8.1f} µs{extra}")
+            lines.append(f"  largest/smallest: {r['ratio_largest_to_smallest']:.2f} (target ≤ {r['target_ratio']})"
+                         + (f"; at 10k vs regex: {r['speedup_vs_regex_at_10k']:,.0f}× (target ≥ 100×)"
+                            if r.get("speedup_vs_regex_at_10k") else ""))
+        else:
+            lines.append(name)
+            for key, value in r.items():
+                if key != "name":
+                    lines.append(f"  {key}: {_fmt(value)}")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke run, seconds)")
+    parser.add_argument("--only", nargs="*", choices=sorted(BENCHMARKS), help="run only these")
+    parser.add_argument("--out", default="bench/results/latest.json")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    results = []
+    for name, module in BENCHMARKS.items():
+        if args.only and name not in args.only:
+            continue
+        started = time.perf_counter()
+        result = module.run(quick=args.quick)
+        result["seconds"] = time.perf_counter() - started
+        results.append(result)
+        print(table([result]), flush=True)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"when": datetime.now(UTC).isoformat(), "quick": args.quick,
+                               "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
+                               "results": results}, indent=2, ensure_ascii=False))
+    print(f"\nwrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

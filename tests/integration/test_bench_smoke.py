@@ -1,0 +1,21 @@
+"""The benchmark harness runs end to end on tiny sizes (the figures themselves are not asserted)."""
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def test_bench_quick_run_writes_json(tmp_path):
+    out = tmp_path / "bench.json"
+    result = subprocess.run([sys.executable, "-m", "bench", "--quick", "--only", "matching", "pipeline", "poll_cycle",
+                             "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    data = json.loads(out.read_text())
+    names = [r["name"] for r in data["results"]]
+    assert names == ["matching", "pipeline", "poll_cycle"]
+    matching = data["results"][0]
+    assert matching["rows"][0]["us_per_item"] > 0 and "speedup_vs_regex" in matching["rows"][0]
+    assert data["results"][2]["failed"] == 0
+    assert "aliases" in result.stdout and "wrote" in result.stdout
