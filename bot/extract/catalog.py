@@ -14,7 +14,7 @@ import ahocorasick
 
 from bot.model import Entity
 from bot.text.lang import is_arabic_letter
-from bot.text.normalize import normalize
+from bot.text.normalize import normalize, word_spaced
 
 # Common ways news copy names a UN Security Council resolution; {n} is the number. The first forms say
 # "UN" or "Security Council" themselves (strong); the last ones ("resolution 2254", "القرار رقم 2254") could
@@ -119,7 +119,12 @@ class Catalog:
                     if ident not in slot or not pattern.weak:
                         slot[ident] = pattern
         for key, patterns in table.items():
-            self._automaton.add_word(key, (len(key), tuple(patterns.values())))
+            # keys carry their word edges as spaces: a Latin or digit form needs an edge on both sides, an Arabic
+            # form only after it (proclitics may come before it; they are checked per hit)
+            spaced = word_spaced(key)
+            lead = 0 if is_arabic_letter(key[0]) else 1
+            padded = (" " if lead else "") + spaced + " "
+            self._automaton.add_word(padded, (len(padded), lead, len(key), tuple(patterns.values())))
         self.size = len(table)
         if table:
             self._automaton.make_automaton()
@@ -144,7 +149,11 @@ class Catalog:
         return out
 
     def iter_hits(self, folded: str):
-        """(end_index_inclusive, key_length, patterns) for every occurrence of every key."""
+        """(start, end, patterns) in ``folded`` for every occurrence of a form that ends at a word edge (and, for a
+        Latin or digit form, starts at one)."""
         if self.size == 0:
-            return iter(())
-        return self._automaton.iter(folded)
+            return
+        text = " " + word_spaced(folded) + " "
+        for last, (padded, lead, length, patterns) in self._automaton.iter(text):
+            start = last - padded + 1 + lead - 1  # back to an index in ``folded`` (the text has a leading space)
+            yield start, start + length, patterns

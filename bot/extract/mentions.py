@@ -106,10 +106,7 @@ def find_mentions_normalized(catalog: Catalog, norm: Normalized) -> list[Mention
     folded = norm.folded
     candidates: list[tuple[int, int, str]] = []  # (start, end, entity id) in normalized text
     excluded: list[tuple[int, int, str]] = []
-    for last, (length, patterns) in catalog.iter_hits(folded):
-        start, end = last - length + 1, last + 1
-        if not _end_ok(folded, end):
-            continue
+    for start, end, patterns in catalog.iter_hits(folded):
         for pattern in patterns:
             if pattern.exclude:
                 if _start_ok(folded, start, pattern):

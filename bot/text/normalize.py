@@ -157,3 +157,11 @@ def normalize_key(text: str) -> str:
 
 def is_word_char(ch: str) -> bool:
     return ch.isalnum() or unicodedata.category(ch).startswith("M")
+
+
+_BOUNDARY_TABLE = _CharTable(lambda ch: ch if is_word_char(ch) else " ")
+
+
+def word_spaced(text: str) -> str:
+    """The same text with every non-word character as a space (same length): matching then sees word edges."""
+    return text.translate(_BOUNDARY_TABLE)
