@@ -107,7 +107,9 @@ class Service:
         await queries.sync_config_feeds(self.engine, [
             (self.settings.feed_location(f.url), f.name, f.language, f.interval) for f in self.settings.feeds
         ])
-        requeued = await queries.requeue_interrupted(self.engine, self.settings.delivery.unknown_outcome_delay)
+        requeued = 0
+        if self.engine.dialect.name == "sqlite":  # one process owns a SQLite store; workers share PostgreSQL
+            requeued = await queries.requeue_interrupted(self.engine, self.settings.delivery.unknown_outcome_delay)
         if requeued:
             log.warning("%d deliveries were interrupted mid-send by the last stop; they will be sent again in %g s",
                         requeued, self.settings.delivery.unknown_outcome_delay)
@@ -439,6 +441,12 @@ class Service:
     async def _deliver_tick(self) -> None:
         await self.deliver()
 
+    async def _reclaim_tick(self) -> None:
+        claimed, sending = await queries.reclaim_expired(self.engine, self.settings.delivery.unknown_outcome_delay)
+        if claimed or sending:
+            log.warning("took back %d claimed and %d interrupted deliveries of a worker that stopped", claimed,
+                        sending)
+
     async def _job(self, name: str, work) -> None:
         """Run one scheduled job; a stop waits for jobs in flight, so no send is cut between sent and marked."""
         if self._stop.is_set():
@@ -471,6 +479,8 @@ class Service:
                           seconds=self.settings.delivery.tick, id="deliver", next_run_time=now, **defaults)
         scheduler.add_job(self._job, "interval", args=["rules", self.reload_rules_if_changed],
                           seconds=self.settings.poll.rules_check, id="rules", **defaults)
+        scheduler.add_job(self._job, "interval", args=["reclaim", self._reclaim_tick], seconds=15, id="reclaim",
+                          **defaults)
         scheduler.start()
         log.info("rasad running: %d feeds, adapters: %s", len(await queries.list_feeds(self.engine)),
                  ", ".join(self.adapters))

@@ -31,3 +31,39 @@ def write_rules(tmp_path):
         return rules
 
     return write
+
+
+POSTGRES_URL = os.environ.get("RASAD_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store_engine(request, tmp_path):
+    """A migrated store on SQLite, and on PostgreSQL when RASAD_TEST_POSTGRES_URL is set (a fresh schema each)."""
+    import uuid
+
+    from sqlalchemy import text
+
+    from bot.store.db import create_engine, migrate
+
+    if request.param == "sqlite":
+        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/store.db")
+        await migrate(engine)
+        yield engine
+        await engine.dispose()
+        return
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL store tests need RASAD_TEST_POSTGRES_URL (e.g. "
+                    "postgresql+asyncpg://postgres@127.0.0.1:5432/test); .ci/run sets it")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    async with admin.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = create_engine(POSTGRES_URL, schema=schema)
+    await migrate(engine)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+        async with admin.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()

@@ -97,6 +97,12 @@ async def _deliver(engine, adapter: Adapter, matcher: Matcher, job: queries.Deli
         mentions = tuple(m for m in mentions if m.entity_id in wanted) or (() if phrases else mentions)
     alert = compose_alert(item, mentions, watchlists, matcher.entities, job.chat.language, phrases=phrases)
     ctx = {"delivery": job.id, "chat": job.chat.id, "platform": job.chat.platform, "item": job.stored.id}
+    interval = limiter.limits.per_chat_interval if limiter is not None else 0.0
+    if not await queries.start_sending(engine, job.id, job.chat.id, interval):
+        # another worker sent to this chat a moment ago: the shared per-chat limit says later
+        await queries.postpone_delivery(engine, job.id, utcnow() + timedelta(seconds=max(interval, 0.2)))
+        stats.postponed += 1
+        return
     address = job.chat.address
     for _ in range(2):  # a second time only after the chat moved (Telegram group → supergroup)
         try:

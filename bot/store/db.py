@@ -27,8 +27,14 @@ def safe_url(url: str) -> str:
         return "<unparseable database url>"
 
 
-def create_engine(url: str) -> AsyncEngine:
-    engine = create_async_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+def create_engine(url: str, schema: str | None = None) -> AsyncEngine:
+    """An async engine for SQLite (aiosqlite) or PostgreSQL (asyncpg); ``schema``: PostgreSQL search_path."""
+    kwargs: dict = {}
+    if url.startswith("postgresql"):
+        kwargs = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+        if schema:
+            kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
+    engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine.sync_engine, "connect")

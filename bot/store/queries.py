@@ -127,12 +127,21 @@ async def list_feeds(engine: AsyncEngine, active_only: bool = True) -> list[Feed
         return [_feed_row(r) for r in (await conn.execute(query)).all()]
 
 
-async def due_feeds(engine: AsyncEngine, now: datetime | None = None, limit: int = 1000) -> list[FeedRow]:
+async def due_feeds(engine: AsyncEngine, now: datetime | None = None, limit: int = 1000,
+                    lease: float = 120.0) -> list[FeedRow]:
+    """Feeds whose time has come, claimed for ``lease`` seconds (FOR UPDATE SKIP LOCKED on PostgreSQL), so
+    several workers split them; a worker that dies leaves its claims to expire."""
     now = now or utcnow()
-    query = (select(*_FEED_COLS).where(feeds.c.active.is_(True), feeds.c.next_check_at <= now)
-             .order_by(feeds.c.next_check_at).limit(limit))
-    async with engine.connect() as conn:
-        return [_feed_row(r) for r in (await conn.execute(query)).all()]
+    query = (select(*_FEED_COLS).where(
+        feeds.c.active.is_(True), feeds.c.next_check_at <= now,
+        or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now))
+        .order_by(feeds.c.next_check_at).limit(limit).with_for_update(skip_locked=True, of=feeds))
+    async with engine.begin() as conn:
+        rows = [_feed_row(r) for r in (await conn.execute(query)).all()]
+        if rows:
+            await conn.execute(update(feeds).where(feeds.c.id.in_([r.id for r in rows])).values(
+                lease_until=now + timedelta(seconds=lease)))
+    return rows
 
 
 async def record_poll_success(engine: AsyncEngine, feed_id: int, next_check_at: datetime,
@@ -141,13 +150,13 @@ async def record_poll_success(engine: AsyncEngine, feed_id: int, next_check_at: 
     async with engine.begin() as conn:
         await conn.execute(update(feeds).where(feeds.c.id == feed_id).values(
             etag=etag, last_modified=last_modified, next_check_at=next_check_at, last_checked_at=now,
-            last_success_at=now, error_count=0, last_error=None, broken_since=None))
+            last_success_at=now, error_count=0, last_error=None, broken_since=None, lease_until=None))
 
 
 async def record_poll_failure(engine: AsyncEngine, feed_id: int, error: str, next_check_at: datetime,
                               broken: bool = False) -> None:
     values = {"error_count": feeds.c.error_count + 1, "last_error": error[:1000], "next_check_at": next_check_at,
-              "last_checked_at": utcnow()}
+              "last_checked_at": utcnow(), "lease_until": None}
     if broken:
         values["broken_since"] = func.coalesce(feeds.c.broken_since, utcnow())
     async with engine.begin() as conn:
@@ -498,8 +507,11 @@ async def create_deliveries(engine: AsyncEngine, item_id: int,
 
 
 async def claim_deliveries(engine: AsyncEngine, limit: int = 100, platforms: Sequence[str] = (),
-                           now: datetime | None = None) -> list[DeliveryJob]:
-    """Due deliveries of active, unmuted chats on these platforms, marked ``sending`` (oldest first)."""
+                           now: datetime | None = None, lease: float = 300.0) -> list[DeliveryJob]:
+    """Due deliveries of active, unmuted chats on these platforms, claimed for ``lease`` seconds (oldest first).
+
+    On PostgreSQL the rows are locked FOR UPDATE SKIP LOCKED while claimed, so workers never take the same one.
+    A claimed row is ``claimed`` (not yet sent): if its worker dies, it returns to the pool when the lease ends."""
     now = now or utcnow()
     query = (
         select(
@@ -514,19 +526,19 @@ async def claim_deliveries(engine: AsyncEngine, limit: int = 100, platforms: Seq
                      .join(feeds, feeds.c.id == items.c.feed_id))
         .where(deliveries.c.state.in_(("pending", "failed")), deliveries.c.next_attempt_at <= now,
                chats.c.platform.in_(platforms), chats.c.active.is_(True),
-               or_(chats.c.muted_until.is_(None), chats.c.muted_until <= now))
+               or_(chats.c.muted_until.is_(None), chats.c.muted_until <= now),
+               or_(chats.c.next_send_at.is_(None), chats.c.next_send_at <= now))
         .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
         .limit(limit)
+        .with_for_update(skip_locked=True, of=deliveries)
     )
     jobs: list[DeliveryJob] = []
     async with engine.begin() as conn:
         rows = (await conn.execute(query)).all()
+        if rows:
+            await conn.execute(update(deliveries).where(deliveries.c.id.in_([r.delivery_id for r in rows])).values(
+                state="claimed", attempts=deliveries.c.attempts + 1, lease_until=now + timedelta(seconds=lease)))
         for row in rows:
-            result = await conn.execute(update(deliveries).where(
-                deliveries.c.id == row.delivery_id, deliveries.c.state.in_(("pending", "failed")))
-                .values(state="sending", attempts=deliveries.c.attempts + 1))
-            if result.rowcount != 1:
-                continue
             chat = ChatRow(row.chat_id, row.platform, row.address, row.chat_language, row.active, row.muted_until,
                            row.chat_type)  # the digest fields are not needed to send one alert
             jobs.append(DeliveryJob(row.delivery_id, row.attempts + 1, chat, _stored_item(row, row.feed_name),
@@ -536,7 +548,7 @@ async def claim_deliveries(engine: AsyncEngine, limit: int = 100, platforms: Seq
 
 async def mark_delivery(engine: AsyncEngine, delivery_id: int, state: str, error: str | None = None,
                         retry_at: datetime | None = None) -> None:
-    values: dict = {"state": state, "last_error": error[:1000] if error else None}
+    values: dict = {"state": state, "last_error": error[:1000] if error else None, "lease_until": None}
     if state == "sent":
         values["sent_at"] = utcnow()
     if retry_at is not None:
@@ -549,18 +561,52 @@ async def postpone_delivery(engine: AsyncEngine, delivery_id: int, until: dateti
     """Give a claimed delivery back untried (a rate limit said not yet): no attempt is counted."""
     async with engine.begin() as conn:
         await conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(
-            state="pending", attempts=deliveries.c.attempts - 1, next_attempt_at=until))
+            state="pending", attempts=deliveries.c.attempts - 1, next_attempt_at=until, lease_until=None))
+
+
+async def start_sending(engine: AsyncEngine, delivery_id: int, chat_id: int, chat_interval: float,
+                        lease: float = 120.0) -> bool:
+    """Right before the request: take the chat's send slot (shared by all workers) and mark the row ``sending``.
+
+    False when another worker sent to this chat less than ``chat_interval`` seconds ago."""
+    now = utcnow()
+    async with engine.begin() as conn:
+        if chat_interval > 0:
+            taken = await conn.execute(update(chats).where(
+                chats.c.id == chat_id, or_(chats.c.next_send_at.is_(None), chats.c.next_send_at <= now))
+                .values(next_send_at=now + timedelta(seconds=chat_interval)))
+            if taken.rowcount != 1:
+                return False
+        await conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(
+            state="sending", lease_until=now + timedelta(seconds=lease)))
+    return True
+
+
+async def reclaim_expired(engine: AsyncEngine, unknown_outcome_delay: float) -> tuple[int, int]:
+    """Leases of dead workers: claimed rows go back at once; rows cut mid-send only after the unknown-outcome
+    delay (the platform may have shown them). Returns (claimed, sending) rows returned to the pool."""
+    now = utcnow()
+    async with engine.begin() as conn:
+        claimed = await conn.execute(update(deliveries).where(
+            deliveries.c.state == "claimed", deliveries.c.lease_until < now).values(
+            state="pending", lease_until=None, next_attempt_at=now))
+        sending = await conn.execute(update(deliveries).where(
+            deliveries.c.state == "sending", deliveries.c.lease_until < now).values(
+            state="pending", lease_until=None, next_attempt_at=now + timedelta(seconds=unknown_outcome_delay)))
+    return claimed.rowcount, sending.rowcount
 
 
 async def requeue_interrupted(engine: AsyncEngine, delay: float = 0.0) -> int:
-    """Deliveries left ``sending`` by a process that died mid-send go back to pending, ``delay`` seconds from now.
-
-    Their outcome is unknown (the platform may have shown the message), so they are resent, not dropped: at least
-    once, but not within seconds of the crash when ``delay`` is set."""
+    """At start of a single process: deliveries left ``claimed`` go back at once, those left ``sending`` (outcome
+    unknown: the platform may have shown them) ``delay`` seconds from now — at least once, never within seconds.
+    Several workers on one database rely on lease expiry instead (reclaim_expired)."""
+    now = utcnow()
     async with engine.begin() as conn:
-        result = await conn.execute(update(deliveries).where(deliveries.c.state == "sending").values(
-            state="pending", next_attempt_at=utcnow() + timedelta(seconds=delay)))
-        return result.rowcount
+        claimed = await conn.execute(update(deliveries).where(deliveries.c.state == "claimed").values(
+            state="pending", lease_until=None, next_attempt_at=now))
+        sending = await conn.execute(update(deliveries).where(deliveries.c.state == "sending").values(
+            state="pending", lease_until=None, next_attempt_at=now + timedelta(seconds=delay)))
+        return claimed.rowcount + sending.rowcount
 
 
 async def delivery_counts(engine: AsyncEngine) -> dict[str, int]:

@@ -45,6 +45,7 @@ feeds = Table(
     Column("last_error", Text),
     Column("created_at", DateTime, nullable=False),
     Column("broken_since", DateTime),  # set after poll.broken_after failures in a row; cleared on success
+    Column("lease_until", DateTime),  # a worker polling this feed holds it until then
 )
 
 items = Table(
@@ -89,6 +90,7 @@ chats = Table(
     Column("quiet_start", String(5)),  # HH:MM quiet hours, in the chat's timezone
     Column("quiet_end", String(5)),
     Column("next_digest_at", DateTime),  # when held alerts go out as one digest (naive UTC)
+    Column("next_send_at", DateTime),  # per-chat rate limit shared by all workers
     UniqueConstraint("platform", "address", name="uq_chats_platform_address"),
 )
 
@@ -119,6 +121,7 @@ deliveries = Table(
     Column("sent_at", DateTime),
     Column("story_id", Integer),
     Column("urgent", Boolean, nullable=False, server_default="0"),
+    Column("lease_until", DateTime),  # claimed (or sending) by a worker until then; expired → back to the pool
     UniqueConstraint("chat_id", "item_id", name="uq_deliveries_chat_item"),
     Index("ix_deliveries_state_next", "state", "next_attempt_at"),
     Index("ix_deliveries_chat_story", "chat_id", "story_id"),

@@ -9,23 +9,16 @@ from bot.store.db import create_engine, migrate, safe_url
 from bot.store.tables import metadata
 
 
-async def engine_for(tmp_path):
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/store.db")
-    await migrate(engine)
-    return engine
-
-
-async def test_migrations_are_idempotent_and_match_the_tables(tmp_path):
-    engine = await engine_for(tmp_path)
+async def test_migrations_are_idempotent_and_match_the_tables(store_engine):
+    engine = store_engine
     await migrate(engine)  # a second time changes nothing
     async with engine.connect() as conn:
         diff = await conn.run_sync(lambda c: compare_metadata(MigrationContext.configure(c), metadata))
-    await engine.dispose()
     assert diff == []
 
 
-async def test_items_are_stored_once_and_deliveries_once_per_chat(tmp_path):
-    engine = await engine_for(tmp_path)
+async def test_items_are_stored_once_and_deliveries_once_per_chat(store_engine):
+    engine = store_engine
     await queries.sync_config_feeds(engine, [("file:///a.xml", "A", None, None)])
     feed = (await queries.list_feeds(engine))[0]
     item = Item("guid-1", "Title with Caesar Act", "", "https://e.org", None, "en", "A")
@@ -54,11 +47,10 @@ async def test_items_are_stored_once_and_deliveries_once_per_chat(tmp_path):
     await queries.mark_delivery(engine, jobs[0].id, "sent")
     assert await queries.claim_deliveries(engine, platforms=("console",)) == []
     assert await queries.delivery_counts(engine) == {"sent": 1}
-    await engine.dispose()
 
 
-async def test_inactive_chats_and_other_platforms_are_not_claimed(tmp_path):
-    engine = await engine_for(tmp_path)
+async def test_inactive_chats_and_other_platforms_are_not_claimed(store_engine):
+    engine = store_engine
     await queries.sync_config_feeds(engine, [("file:///a.xml", "A", None, None)])
     feed = (await queries.list_feeds(engine))[0]
     stored = await queries.store_items(engine, feed.id, [(Item("g", "t"), Match((), ("w",)))])
@@ -68,17 +60,39 @@ async def test_inactive_chats_and_other_platforms_are_not_claimed(tmp_path):
     await queries.set_chat_active(engine, chat.id, False)
     assert await queries.claim_deliveries(engine, platforms=("telegram",)) == []
     assert await queries.subscribers(engine, ["w"], []) == {}
-    await engine.dispose()
 
 
-async def test_config_feeds_sync_deactivates_removed_ones(tmp_path):
-    engine = await engine_for(tmp_path)
+async def test_config_feeds_sync_deactivates_removed_ones(store_engine):
+    engine = store_engine
     await queries.sync_config_feeds(engine, [("u1", "One", None, None), ("u2", "Two", "ar", 60)])
     await queries.sync_config_feeds(engine, [("u2", "Two renamed", "ar", 120)])
     feeds = await queries.list_feeds(engine)
     assert [(f.url, f.name, f.interval) for f in feeds] == [("u2", "Two renamed", 120)]
     assert len(await queries.list_feeds(engine, active_only=False)) == 2
-    await engine.dispose()
+
+
+async def test_claims_are_leased_and_expired_leases_return(store_engine):
+    from datetime import timedelta
+
+    from bot.store.db import utcnow
+    engine = store_engine
+    await queries.sync_config_feeds(engine, [("u1", "One", None, None), ("u2", "Two", None, None)])
+    first = await queries.due_feeds(engine, lease=60)
+    assert len(first) == 2 and await queries.due_feeds(engine) == []  # leased: no one else takes them
+    later = utcnow() + timedelta(seconds=61)
+    assert len(await queries.due_feeds(engine, now=later)) == 2  # the lease ran out (a dead worker)
+    feed = first[0]
+    stored = await queries.store_items(engine, feed.id, [(Item("g", "t"), Match((), ("w",)))])
+    chat = await queries.ensure_chat(engine, "console", "c")
+    await queries.create_deliveries(engine, stored[0].id, {chat.id: (["w"], [])})
+    jobs = await queries.claim_deliveries(engine, platforms=("console",), lease=-1)  # already expired
+    assert len(jobs) == 1 and await queries.claim_deliveries(engine, platforms=("console",)) == []
+    assert await queries.reclaim_expired(engine, 60) == (1, 0)
+    jobs = await queries.claim_deliveries(engine, platforms=("console",))
+    assert await queries.start_sending(engine, jobs[0].id, chat.id, chat_interval=1.0, lease=-1)
+    assert not await queries.start_sending(engine, jobs[0].id, chat.id, chat_interval=1.0)  # the chat just got one
+    assert await queries.reclaim_expired(engine, 60) == (0, 1)  # cut mid-send: back, but a minute later
+    assert await queries.claim_deliveries(engine, platforms=("console",)) == []
 
 
 def test_safe_url_hides_the_password():
