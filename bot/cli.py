@@ -27,8 +27,9 @@ def _setup_logging(verbose: int, quiet: bool = False) -> None:
     env_level = os.environ.get("LOG_LEVEL", "").upper()
     if env_level in ("DEBUG", "INFO", "WARNING", "ERROR"):
         level = getattr(logging, env_level)
-    logging.basicConfig(stream=sys.stderr, level=level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.logs import setup
+
+    setup(level)
     for noisy in ("httpx", "httpcore", "apscheduler", "aiosqlite", "alembic"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     # "maximum number of running instances reached" when a poll outlasts a tick is expected, not a warning
@@ -49,10 +50,10 @@ def _print_errors(messages: list[str], stream=sys.stdout) -> None:
 
 # ---------------------------------------------------------------- run
 
-async def _run(settings: Settings, once: bool) -> int:
+async def _run(settings: Settings, once: bool, role: str = "all") -> int:
     from bot.service import Service
 
-    service = Service(settings)
+    service = Service(settings, role=role)
     try:
         await service.start()
         if once:
@@ -69,7 +70,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     _setup_logging(args.verbose)
     try:
         settings = _settings(args.config)
-        return asyncio.run(_run(settings, args.once))
+        return asyncio.run(_run(settings, args.once, args.role))
     except ConfigError as exc:
         _print_errors(exc.messages, sys.stderr)
         print("rasad: not started: fix the errors above (rasad check lists them)", file=sys.stderr)
@@ -229,6 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the service (poll feeds, match, send alerts)")
     run.add_argument("--config", help=f"config file (default: ./{DEFAULT_CONFIG} when present)")
     run.add_argument("--once", action="store_true", help="poll every feed once, deliver, print a summary, exit")
+    run.add_argument("--role", choices=("all", "poll", "deliver", "bot"), default="all",
+                     help="what this process does when several share one PostgreSQL database (default: all)")
     run.add_argument("-v", "--verbose", action="count", default=0, help="debug logging")
     run.set_defaults(func=cmd_run)
 

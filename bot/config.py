@@ -81,6 +81,7 @@ class DeliveryConfig(_Strict):
     max_attempts: int = Field(default=8, ge=1, le=100)
     # a send whose outcome is unknown (timeout after sending; a process killed mid-send) is resent after this
     unknown_outcome_delay: float = Field(default=60, ge=0, le=3600)
+    lease: float = Field(default=120, ge=1, le=3600)  # seconds a worker holds claimed deliveries
 
 
 class Settings(_Strict):
@@ -158,6 +159,9 @@ def load_settings(path: str | Path | None, env: dict[str, str] | None = None) ->
         settings = Settings.model_validate({**data, "base_dir": base_dir})
     if env.get("DATABASE_URL"):
         settings.database = env["DATABASE_URL"]
+    if env.get("HTTP_PORT"):
+        settings.http.enabled = True
+        settings.http.port = int(env["HTTP_PORT"])
     if env.get("TELEGRAM_API_URL"):
         settings.telegram.api_url = env["TELEGRAM_API_URL"]
     settings.telegram_token = env.get("TELEGRAM_BOT_TOKEN") or None

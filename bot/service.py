@@ -29,6 +29,7 @@ from bot.extract.mentions import find_mentions
 from bot.feeds.fetch import FetchError, cache_max_age, fetch, make_client
 from bot.feeds.parse import ParseError, parse_feed
 from bot.httpserver import HttpServer
+from bot.metrics import Metrics
 from bot.model import Entity
 from bot.rules.load import load_rules, rule_files
 from bot.store import queries
@@ -39,6 +40,7 @@ from bot.stories import StoryCandidate, StoryIndex, canonical_url, fingerprint
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 6 * 3600
+TELEGRAM_UPDATES_LOCK = 727_372_001  # PostgreSQL advisory lock key: who consumes Telegram updates
 STOP_GRACE = 30  # seconds a stop waits for a poll or delivery in flight
 
 
@@ -64,9 +66,16 @@ def next_check(interval: int, now: datetime, jitter: float = 0.1) -> datetime:
 
 
 class Service:
-    def __init__(self, settings: Settings, adapters: list[Adapter] | None = None):
-        """``adapters`` None: Telegram when TELEGRAM_BOT_TOKEN is set, else the console."""
+    def __init__(self, settings: Settings, adapters: list[Adapter] | None = None, role: str = "all"):
+        """``adapters`` None: Telegram when TELEGRAM_BOT_TOKEN is set, else the console.
+
+        ``role``: all, or one share of the work when several processes use one PostgreSQL database: poll (fetch,
+        match, create deliveries), deliver (send alerts and digests), bot (answer chat commands)."""
         self.settings = settings
+        self.role = role
+        self.metrics = Metrics()
+        self._last_tick: datetime | None = None
+        self._update_lock = None  # the connection holding the PostgreSQL advisory lock for Telegram updates
         self._given_adapters = adapters
         self.adapters: dict[str, Adapter] = {}
         self.engine = None
@@ -118,25 +127,46 @@ class Service:
         slack_http = bool(self.settings.slack_bot_token) and not self.settings.slack_app_token
         if self.settings.http.enabled or webhook or slack_http:
             self.http = HttpServer(self.settings.http.host, self.settings.http.port, self.health)
-        self.adapters = {a.platform: a for a in (self._given_adapters or self._platform_adapters())}
+        self.adapters = {a.platform: a for a in (self._given_adapters or await self._platform_adapters())}
         if "console" in self.adapters:
             await self._sync_console_chat()
         self.dispatcher = Dispatcher(self.engine, self.adapters, self.settings.delivery.max_attempts,
-                                     unknown_outcome_delay=self.settings.delivery.unknown_outcome_delay)
+                                     unknown_outcome_delay=self.settings.delivery.unknown_outcome_delay,
+                                     lease=self.settings.delivery.lease, metrics=self.metrics)
         self._client = make_client(self.settings.poll)
         if self.http is not None:
+            self.http.add_route("GET", "/metrics", self._metrics)
             await self.http.start()
         for adapter in self.adapters.values():
             await adapter.start()
 
     async def health(self) -> dict:
+        """Database reachable, scheduler alive (when running), age of the last successful poll."""
         try:
             feeds = await queries.list_feeds(self.engine)
         except Exception as exc:  # noqa: BLE001 - a health check reports, it does not raise
             return {"ok": False, "database": f"unreachable: {type(exc).__name__}"}
+        now = utcnow()
         last = max((f.last_success_at for f in feeds if f.last_success_at), default=None)
-        return {"ok": True, "database": "ok", "feeds": len(feeds),
-                "last_successful_poll": last.isoformat() + "Z" if last else None}
+        tick_age = (now - self._last_tick).total_seconds() if self._last_tick else None
+        scheduler_alive = tick_age is None or tick_age < 120
+        return {"ok": scheduler_alive, "database": "ok", "role": self.role, "feeds": len(feeds),
+                "scheduler": "alive" if scheduler_alive else f"no tick for {tick_age:.0f} s",
+                "last_successful_poll_age_s": round((now - last).total_seconds(), 1) if last else None}
+
+    async def _metrics(self, request):
+        from aiohttp import web
+
+        try:
+            counts = await queries.delivery_counts(self.engine)
+            for state in ("pending", "failed", "held", "claimed", "sending"):
+                self.metrics.set("rasad_queue_depth", counts.get(state, 0), state=state)
+            health = await self.health()
+            if health.get("last_successful_poll_age_s") is not None:
+                self.metrics.set("rasad_last_successful_poll_age_seconds", health["last_successful_poll_age_s"])
+        except Exception:  # noqa: BLE001 - metrics still answer with what the process counted
+            log.warning("metrics: the database did not answer")
+        return web.Response(text=self.metrics.render(), content_type="text/plain", charset="utf-8")
 
     def rules(self) -> tuple[Matcher, Resolver]:
         return self.matcher, self.resolver
@@ -171,16 +201,39 @@ class Service:
         log.info("rules reloaded: %d entities, %d watchlists", len(rules.entities), len(rules.watchlists))
         return True
 
-    def _platform_adapters(self) -> list[Adapter]:
+    async def _may_receive_telegram_updates(self) -> bool:
+        """Only one process may consume Telegram updates (long polling): a PostgreSQL advisory lock decides."""
+        if self.role not in ("all", "bot"):
+            return False
+        if self.engine.dialect.name != "postgresql":
+            return True
+        from sqlalchemy import text
+
+        conn = await self.engine.connect()
+        got = await conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": TELEGRAM_UPDATES_LOCK})
+        if got:
+            self._update_lock = conn
+            log.info("telegram: this process consumes the updates (advisory lock %d held)", TELEGRAM_UPDATES_LOCK)
+            return True
+        await conn.close()
+        log.info("telegram: another process consumes the updates (advisory lock %d taken); this one only sends",
+                 TELEGRAM_UPDATES_LOCK)
+        return False
+
+    async def _platform_adapters(self) -> list[Adapter]:
         adapters: list[Adapter] = []
+        if self.role == "poll":
+            return [ConsoleAdapter()] if not self.settings.telegram_token and not self.settings.slack_bot_token \
+                else []
         if self.settings.telegram_token:
             from bot.chat.telegram import TelegramAdapter
 
             tg = self.settings.telegram
-            webhook = tg.mode == "webhook"
+            receive = await self._may_receive_telegram_updates()
+            webhook = tg.mode == "webhook" and receive
             adapters.append(TelegramAdapter(self.settings.telegram_token, self.commands, api_url=tg.api_url,
                                             admins=tg.admins, link_previews=tg.link_previews,
-                                            poll_timeout=tg.poll_timeout,
+                                            poll_timeout=tg.poll_timeout, receive_updates=receive,
                                             webhook_url=tg.webhook_url if webhook else None,
                                             webhook_secret=self.settings.telegram_webhook_secret,
                                             http=self.http))
@@ -214,6 +267,8 @@ class Service:
                 log.exception("stopping the %s adapter failed", adapter.platform)
         if self.http is not None:
             await self.http.stop()
+        if self._update_lock is not None:
+            await self._update_lock.close()
         if self._client is not None:
             await self._client.aclose()
         if self.engine is not None:
@@ -238,6 +293,7 @@ class Service:
                 result = await fetch(self._client, feed.url, poll, feed.etag, feed.last_modified,
                                      guard=feed.source == "chat" and not poll.allow_private)
             if result.not_modified:
+                self.metrics.inc("rasad_polls_total", outcome="not_modified")
                 log.debug("feed %s: not modified", feed.name)
                 await queries.record_poll_success(self.engine, feed.id,
                                                   next_check(self._interval(feed, cache_max_age(result.headers)), now),
@@ -247,6 +303,7 @@ class Service:
                 return
             parsed = await asyncio.to_thread(parse_feed, result.content, result.headers, feed.name, feed.language)
         except (FetchError, ParseError) as exc:
+            self.metrics.inc("rasad_fetch_errors_total", kind=getattr(exc, "kind", "parse"))
             await self._poll_failed(feed, str(exc), getattr(exc, "retry_after", None), summary)
             return
         except Exception as exc:  # noqa: BLE001 - one feed's bug must not stop the others
@@ -290,6 +347,9 @@ class Service:
         await self._recovered(feed)
         summary.feeds_polled += 1
         summary.new_items += len(stored)
+        self.metrics.inc("rasad_polls_total", outcome="ok")
+        self.metrics.inc("rasad_items_total", len(stored))
+        self.metrics.inc("rasad_matches_total", sum(1 for s in stored if s.match.watchlists))
         log.info("feed %s: %d items, %d new, %d matched a watchlist", feed.name, len(parsed.items), len(stored),
                  sum(1 for s in stored if s.match.watchlists))
 
@@ -379,6 +439,7 @@ class Service:
                                      error=reason[:200])
         summary.feeds_polled += 1
         summary.feeds_failed += 1
+        self.metrics.inc("rasad_polls_total", outcome="failed")
         summary.errors.append(f"{feed.name}: {reason}")
 
     async def _recovered(self, feed: queries.FeedRow) -> None:
@@ -406,13 +467,14 @@ class Service:
             log.warning("admin notice (no admin reachable): %s", t("en", key, **values))
 
     async def poll_feeds(self, feeds: list[queries.FeedRow], summary: PollSummary) -> None:
-        limit = asyncio.Semaphore(self.settings.poll.concurrency)
+        """``poll.concurrency`` workers take feeds from one queue (not one task per feed: flat memory)."""
+        queue = iter(feeds)
 
-        async def one(feed):
-            async with limit:
+        async def worker():
+            for feed in queue:  # a shared iterator: each feed goes to exactly one worker
                 await self.poll_feed(feed, summary)
 
-        await asyncio.gather(*(one(f) for f in feeds))
+        await asyncio.gather(*(worker() for _ in range(min(self.settings.poll.concurrency, len(feeds)))))
 
     async def deliver(self, summary: PollSummary | None = None) -> int:
         await self.send_digests()
@@ -451,6 +513,7 @@ class Service:
         """Run one scheduled job; a stop waits for jobs in flight, so no send is cut between sent and marked."""
         if self._stop.is_set():
             return
+        self._last_tick = utcnow()
         self._inflight += 1
         self._idle.clear()
         try:
@@ -473,17 +536,19 @@ class Service:
         scheduler = AsyncIOScheduler(event_loop=loop, timezone="UTC")
         now = datetime.now().astimezone()
         defaults = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 30}
-        scheduler.add_job(self._job, "interval", args=["poll", self._poll_due], seconds=self.settings.poll.tick,
-                          id="poll", next_run_time=now, **defaults)
-        scheduler.add_job(self._job, "interval", args=["deliver", self._deliver_tick],
-                          seconds=self.settings.delivery.tick, id="deliver", next_run_time=now, **defaults)
+        if self.role in ("all", "poll"):
+            scheduler.add_job(self._job, "interval", args=["poll", self._poll_due], seconds=self.settings.poll.tick,
+                              id="poll", next_run_time=now, **defaults)
+        if self.role in ("all", "deliver"):
+            scheduler.add_job(self._job, "interval", args=["deliver", self._deliver_tick],
+                              seconds=self.settings.delivery.tick, id="deliver", next_run_time=now, **defaults)
         scheduler.add_job(self._job, "interval", args=["rules", self.reload_rules_if_changed],
                           seconds=self.settings.poll.rules_check, id="rules", **defaults)
-        scheduler.add_job(self._job, "interval", args=["reclaim", self._reclaim_tick], seconds=15, id="reclaim",
-                          **defaults)
+        scheduler.add_job(self._job, "interval", args=["reclaim", self._reclaim_tick],
+                          seconds=min(15.0, self.settings.delivery.lease), id="reclaim", **defaults)
         scheduler.start()
-        log.info("rasad running: %d feeds, adapters: %s", len(await queries.list_feeds(self.engine)),
-                 ", ".join(self.adapters))
+        log.info("rasad running (role %s): %d feeds, adapters: %s", self.role,
+                 len(await queries.list_feeds(self.engine)), ", ".join(self.adapters) or "none")
         try:
             await self._stop.wait()
         finally:

@@ -45,8 +45,10 @@ class Dispatcher:
     """Keeps the rate limiters between ticks; ``deliver_pending`` sends whatever is due."""
 
     def __init__(self, engine, adapters: Mapping[str, Adapter], max_attempts: int, concurrency: int = CONCURRENCY,
-                 unknown_outcome_delay: float = 60.0):
+                 unknown_outcome_delay: float = 60.0, lease: float = 120.0, metrics=None):
         self.engine = engine
+        self.lease = lease
+        self.metrics = metrics
         self.adapters = adapters
         self.max_attempts = max_attempts
         self.unknown_outcome_delay = unknown_outcome_delay
@@ -56,7 +58,8 @@ class Dispatcher:
     async def deliver_pending(self, matcher: Matcher, batch: int = 200) -> DeliveryStats:
         stats = DeliveryStats()
         while True:
-            jobs = await queries.claim_deliveries(self.engine, limit=batch, platforms=tuple(self.adapters))
+            jobs = await queries.claim_deliveries(self.engine, limit=batch, platforms=tuple(self.adapters),
+                                                  lease=self.lease)
             if not jobs:
                 return stats
             await asyncio.gather(*(self._one(job, matcher, stats) for job in jobs))
@@ -75,8 +78,18 @@ class Dispatcher:
             # the platform-wide rate: take the slot right before sending, so the pace holds on the wire
             while (wait := limiter.reserve(job.chat.address, is_group)) > 0:  # noqa: ASYNC110 - a timed wait
                 await asyncio.sleep(wait)
+            sent_before, failed_before = stats.sent, stats.retried + stats.dead
             await _deliver(self.engine, self.adapters[job.chat.platform], matcher, job, self.max_attempts, stats,
                            limiter, self.unknown_outcome_delay)
+            if self.metrics is not None:
+                platform = job.chat.platform
+                if stats.sent > sent_before:
+                    self.metrics.inc("rasad_alerts_sent_total", platform=platform)
+                    lag = (utcnow() - job.created_at).total_seconds()
+                    self.metrics.inc("rasad_delivery_lag_seconds_sum", lag, platform=platform)
+                    self.metrics.inc("rasad_delivery_lag_seconds_count", platform=platform)
+                elif stats.retried + stats.dead > failed_before:
+                    self.metrics.inc("rasad_alerts_failed_total", platform=platform)
 
 
 async def deliver_pending(engine, adapters: Mapping[str, Adapter], matcher: Matcher, max_attempts: int,

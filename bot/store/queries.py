@@ -76,6 +76,7 @@ class DeliveryJob:
     stored: StoredItem
     watchlists: tuple[str, ...]
     entities: tuple[str, ...]
+    created_at: datetime | None = None
 
 
 def key_hash(key: str) -> str:
@@ -516,7 +517,8 @@ async def claim_deliveries(engine: AsyncEngine, limit: int = 100, platforms: Seq
     query = (
         select(
             deliveries.c.id.label("delivery_id"), deliveries.c.attempts, deliveries.c.watchlists.label("d_wl"),
-            deliveries.c.entities.label("d_ent"), chats.c.id.label("chat_id"), chats.c.platform, chats.c.address,
+            deliveries.c.entities.label("d_ent"), deliveries.c.created_at.label("d_created"),
+            chats.c.id.label("chat_id"), chats.c.platform, chats.c.address,
             chats.c.language.label("chat_language"), chats.c.active, chats.c.muted_until, chats.c.chat_type,
             items.c.id, items.c.key, items.c.title, items.c.summary, items.c.link, items.c.published_at,
             items.c.language, items.c.mentions, items.c.watchlists, feeds.c.name.label("feed_name"),
@@ -542,7 +544,7 @@ async def claim_deliveries(engine: AsyncEngine, limit: int = 100, platforms: Seq
             chat = ChatRow(row.chat_id, row.platform, row.address, row.chat_language, row.active, row.muted_until,
                            row.chat_type)  # the digest fields are not needed to send one alert
             jobs.append(DeliveryJob(row.delivery_id, row.attempts + 1, chat, _stored_item(row, row.feed_name),
-                                    tuple(json.loads(row.d_wl)), tuple(json.loads(row.d_ent))))
+                                    tuple(json.loads(row.d_wl)), tuple(json.loads(row.d_ent)), row.d_created))
     return jobs
 
 
