@@ -55,7 +55,7 @@ class Dispatcher:
         self.limiters = {p: RateLimiter(getattr(a, "limits", UNLIMITED)) for p, a in adapters.items()}
         self._slots = asyncio.Semaphore(concurrency)
 
-    async def deliver_pending(self, matcher: Matcher, batch: int = 200) -> DeliveryStats:
+    async def deliver_pending(self, matcher: Matcher, batch: int = 60) -> DeliveryStats:
         stats = DeliveryStats()
         while True:
             jobs = await queries.claim_deliveries(self.engine, limit=batch, platforms=tuple(self.adapters),
@@ -80,7 +80,7 @@ class Dispatcher:
                 await asyncio.sleep(wait)
             sent_before, failed_before = stats.sent, stats.retried + stats.dead
             await _deliver(self.engine, self.adapters[job.chat.platform], matcher, job, self.max_attempts, stats,
-                           limiter, self.unknown_outcome_delay)
+                           limiter, self.unknown_outcome_delay, self.lease)
             if self.metrics is not None:
                 platform = job.chat.platform
                 if stats.sent > sent_before:
@@ -100,7 +100,7 @@ async def deliver_pending(engine, adapters: Mapping[str, Adapter], matcher: Matc
 
 async def _deliver(engine, adapter: Adapter, matcher: Matcher, job: queries.DeliveryJob, max_attempts: int,
                    stats: DeliveryStats, limiter: RateLimiter | None = None,
-                   unknown_outcome_delay: float = 60.0) -> None:
+                   unknown_outcome_delay: float = 60.0, lease: float = 120.0) -> None:
     item = job.stored.item
     watchlists = [matcher.watchlists[w] for w in job.watchlists if w in matcher.watchlists]
     wanted = set(job.entities)
@@ -111,7 +111,12 @@ async def _deliver(engine, adapter: Adapter, matcher: Matcher, job: queries.Deli
     alert = compose_alert(item, mentions, watchlists, matcher.entities, job.chat.language, phrases=phrases)
     ctx = {"delivery": job.id, "chat": job.chat.id, "platform": job.chat.platform, "item": job.stored.id}
     interval = limiter.limits.per_chat_interval if limiter is not None else 0.0
-    if not await queries.start_sending(engine, job.id, job.chat.id, interval):
+    slot = await queries.start_sending(engine, job.id, job.chat.id, interval, lease=lease,
+                                       claimed_until=job.lease_until)
+    if slot is None:  # the claim ran out and another worker has the row now
+        log.info("delivery %s: claim expired before sending; left to the worker that holds it", job.id)
+        return
+    if not slot:
         # another worker sent to this chat a moment ago: the shared per-chat limit says later
         await queries.postpone_delivery(engine, job.id, utcnow() + timedelta(seconds=max(interval, 0.2)))
         stats.postponed += 1

@@ -77,6 +77,7 @@ class DeliveryJob:
     watchlists: tuple[str, ...]
     entities: tuple[str, ...]
     created_at: datetime | None = None
+    lease_until: datetime | None = None  # this claim's lease: also its token (start_sending checks it)
 
 
 def key_hash(key: str) -> str:
@@ -537,14 +538,16 @@ async def claim_deliveries(engine: AsyncEngine, limit: int = 100, platforms: Seq
     jobs: list[DeliveryJob] = []
     async with engine.begin() as conn:
         rows = (await conn.execute(query)).all()
+        lease_until = now + timedelta(seconds=lease)
         if rows:
             await conn.execute(update(deliveries).where(deliveries.c.id.in_([r.delivery_id for r in rows])).values(
-                state="claimed", attempts=deliveries.c.attempts + 1, lease_until=now + timedelta(seconds=lease)))
+                state="claimed", attempts=deliveries.c.attempts + 1, lease_until=lease_until))
         for row in rows:
             chat = ChatRow(row.chat_id, row.platform, row.address, row.chat_language, row.active, row.muted_until,
                            row.chat_type)  # the digest fields are not needed to send one alert
             jobs.append(DeliveryJob(row.delivery_id, row.attempts + 1, chat, _stored_item(row, row.feed_name),
-                                    tuple(json.loads(row.d_wl)), tuple(json.loads(row.d_ent)), row.d_created))
+                                    tuple(json.loads(row.d_wl)), tuple(json.loads(row.d_ent)), row.d_created,
+                                    lease_until))
     return jobs
 
 
@@ -567,12 +570,19 @@ async def postpone_delivery(engine: AsyncEngine, delivery_id: int, until: dateti
 
 
 async def start_sending(engine: AsyncEngine, delivery_id: int, chat_id: int, chat_interval: float,
-                        lease: float = 120.0) -> bool:
+                        lease: float = 120.0, claimed_until: datetime | None = None) -> bool | None:
     """Right before the request: take the chat's send slot (shared by all workers) and mark the row ``sending``.
 
-    False when another worker sent to this chat less than ``chat_interval`` seconds ago."""
+    False when another worker sent to this chat less than ``chat_interval`` seconds ago; None when this worker's
+    claim is no longer its own (the lease ran out and another worker took the row): then it must not send."""
     now = utcnow()
     async with engine.begin() as conn:
+        if claimed_until is not None:
+            mine = await conn.execute(update(deliveries).where(
+                deliveries.c.id == delivery_id, deliveries.c.state == "claimed",
+                deliveries.c.lease_until == claimed_until).values(lease_until=now + timedelta(seconds=lease)))
+            if mine.rowcount != 1:
+                return None
         if chat_interval > 0:
             taken = await conn.execute(update(chats).where(
                 chats.c.id == chat_id, or_(chats.c.next_send_at.is_(None), chats.c.next_send_at <= now))
