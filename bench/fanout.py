@@ -50,17 +50,16 @@ async def _fanout(telegram_chats: int, slack_channels: int, tg_url: str, tg_toke
             targets = await queries.subscribers(service.engine, ["sanctions"], [])
             await queries.create_deliveries(service.engine, stored[0].id, targets, story_id=stored[0].id)
             started = time.perf_counter()
-            slack_done = None
+            started_mono = time.monotonic()
             while True:
                 await service.deliver()
                 counts = await queries.delivery_counts(service.engine)
-                if slack_done is None and len([c for c in slack.calls if c.method == "chat.postMessage"]) >= \
-                        slack_channels:
-                    slack_done = time.perf_counter() - started
                 if not (counts.keys() - {"sent", "dead"}):
                     break
                 await asyncio.sleep(0.05)
             elapsed = time.perf_counter() - started
+            slack_times = [c.at for c in slack.calls if c.method == "chat.postMessage" and c.params.get("_ok")]
+            slack_done = (max(slack_times) - started_mono) if slack_times else None
         finally:
             await service.stop()
             await slack.stop()

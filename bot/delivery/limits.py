@@ -49,7 +49,7 @@ class RateLimiter:
         waits = [0.0]
         while self._recent and now - self._recent[0] >= 1.0:
             self._recent.popleft()
-        if len(self._recent) >= self.limits.per_second:
+        if len(self._recent) >= int(self.limits.per_second):
             waits.append(1.0 - (now - self._recent[0]))
         if now < self._next_free:
             waits.append(self._next_free - now)
@@ -66,7 +66,10 @@ class RateLimiter:
         if wait > 0:
             return wait
         self._recent.append(now)
-        self._next_free = max(now, self._next_free) + 1.0 / self.limits.per_second
+        gap = 1.0 / self.limits.per_second
+        # keep the schedule: a sender that woke a little late does not push every later slot back
+        base = self._next_free if 0 <= now - self._next_free < gap else now
+        self._next_free = base + gap
         self._last[chat] = now
         if is_group and self.limits.per_group_minute:
             self._group[chat].append(now)

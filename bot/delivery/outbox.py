@@ -55,16 +55,28 @@ class Dispatcher:
         self.limiters = {p: RateLimiter(getattr(a, "limits", UNLIMITED)) for p, a in adapters.items()}
         self._slots = asyncio.Semaphore(concurrency)
 
-    async def deliver_pending(self, matcher: Matcher, batch: int = 60) -> DeliveryStats:
+    async def deliver_pending(self, matcher: Matcher, batch: int | None = None) -> DeliveryStats:
+        """Each platform is served by its own loop, so a long Telegram queue never holds up Slack."""
         stats = DeliveryStats()
+        await asyncio.gather(*(self._platform(p, matcher, stats, batch) for p in self.adapters))
+        return stats
+
+    async def _platform(self, platform: str, matcher: Matcher, stats: DeliveryStats, batch: int | None) -> None:
+        limits = self.limiters[platform].limits
+        # claim no more than can be sent well within the lease at the platform's pace
+        size = batch or max(5, min(120, int(self.lease * min(limits.per_second, 1000) * 0.5)))
+        running: set[asyncio.Task] = set()
         while True:
-            jobs = await queries.claim_deliveries(self.engine, limit=batch, platforms=tuple(self.adapters),
-                                                  lease=self.lease)
-            if not jobs:
-                return stats
-            await asyncio.gather(*(self._one(job, matcher, stats) for job in jobs))
-            if len(jobs) < batch or stats.postponed >= len(jobs):
-                return stats
+            jobs = await queries.claim_deliveries(self.engine, limit=size, platforms=(platform,), lease=self.lease)
+            postponed = stats.postponed
+            running |= {asyncio.create_task(self._one(job, matcher, stats)) for job in jobs}
+            # claim the next batch while half of this one is still sending: no pause between batches
+            while len(running) > size // 2:
+                _, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            if len(jobs) < size or (jobs and stats.postponed - postponed >= len(jobs)):
+                break
+        if running:
+            await asyncio.gather(*running)
 
     async def _one(self, job: queries.DeliveryJob, matcher: Matcher, stats: DeliveryStats) -> None:
         limiter = self.limiters[job.chat.platform]

@@ -10,6 +10,7 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -30,7 +31,11 @@ def safe_url(url: str) -> str:
 def create_engine(url: str, schema: str | None = None) -> AsyncEngine:
     """An async engine for SQLite (aiosqlite) or PostgreSQL (asyncpg); ``schema``: PostgreSQL search_path."""
     kwargs: dict = {}
-    if url.startswith("postgresql"):
+    if url.startswith("sqlite"):
+        # one connection: SQLite takes one writer at a time anyway, and waiting in the pool is cheaper and
+        # fairer than SQLite's busy-wait sleeps when concurrent tasks write
+        kwargs = {"poolclass": AsyncAdaptedQueuePool, "pool_size": 1, "max_overflow": 0, "pool_timeout": 60}
+    elif url.startswith("postgresql"):
         kwargs = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
         if schema:
             kwargs["connect_args"] = {"server_settings": {"search_path": schema}}

@@ -25,6 +25,7 @@ from aiohttp import web
 class Call:
     method: str
     params: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass

@@ -5,7 +5,7 @@ from alembic.migration import MigrationContext
 
 from bot.model import Item, Match, Mention
 from bot.store import queries
-from bot.store.db import create_engine, migrate, safe_url
+from bot.store.db import migrate, safe_url
 from bot.store.tables import metadata
 
 
