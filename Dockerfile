@@ -20,8 +20,12 @@ RUN mkdir -p /data && chown 10001:10001 /data
 
 USER 10001:10001
 # The database lives in a volume; DATABASE_URL in the environment wins over config.yaml.
-ENV DATABASE_URL=sqlite+aiosqlite:////data/rasad.db
+# HTTP_PORT turns on the health and metrics server (/healthz, /metrics) and webhook endpoints.
+ENV DATABASE_URL=sqlite+aiosqlite:////data/rasad.db \
+    HTTP_PORT=8080
 VOLUME ["/data"]
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+  CMD ["python", "-c", "import urllib.request, sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4).status == 200 else 1)"]
 
 ENTRYPOINT ["rasad"]
 EXPOSE 8080
