@@ -20,6 +20,8 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from tests.fakes import serve_local
+
 
 @dataclass
 class Call:
@@ -59,11 +61,7 @@ class FakeSlack:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_post("/response/{n}", self._response)
         app.router.add_get("/ws", self._websocket)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
+        self._runner, self.port = await serve_local(app)
         return self
 
     async def stop(self) -> None:

@@ -19,6 +19,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes import serve_local
+
 INT_FIELDS = {"chat_id", "user_id", "offset", "limit", "timeout", "message_id", "from_chat_id"}
 JSON_FIELDS = {"reply_markup", "commands", "scope", "link_preview_options", "allowed_updates", "entities",
                "reply_parameters", "disable_web_page_preview", "disable_notification", "show_alert"}
@@ -64,11 +66,7 @@ class FakeTelegram:
         app = web.Application(client_max_size=20 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._method)
         app.router.add_get("/file/bot{token}/{path:.*}", self._file)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
+        self._runner, self.port = await serve_local(app)
         return self
 
     async def stop(self) -> None:

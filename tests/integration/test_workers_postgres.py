@@ -4,6 +4,7 @@ once (only a send cut mid-flight may repeat), the dead worker's claims are taken
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -30,6 +31,23 @@ def _database_url(name: str) -> str:
     return f"{base}/{name}"
 
 
+@contextlib.asynccontextmanager
+async def fresh_database(prefix: str):
+    """A new, empty PostgreSQL database for one test; dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_URL)
+    async with admin.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield _database_url(name)
+    finally:
+        async with admin.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
 async def _states(engine) -> dict[str, set[str]]:
     async with engine.connect() as conn:
         rows = await conn.execute(text("select c.address, d.state from deliveries d join chats c on c.id = d.chat_id"))
@@ -40,12 +58,11 @@ async def _states(engine) -> dict[str, set[str]]:
 
 
 async def test_three_workers_one_killed_every_alert_once(tmp_path):
-    name = f"rasad_w_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_URL)
-    async with admin.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = _database_url(name)
+    async with fresh_database("rasad_w") as url:
+        await _three_workers(tmp_path, url)
+
+
+async def _three_workers(tmp_path, url: str) -> None:
     engine = create_engine(url)
     fake = await FakeTelegram().start()
     procs: list[asyncio.subprocess.Process] = []
@@ -108,26 +125,22 @@ async def test_three_workers_one_killed_every_alert_once(tmp_path):
                 await proc.wait()
         await fake.stop()
         await engine.dispose()
-        async with admin.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 async def test_only_one_process_consumes_telegram_updates(tmp_path):
     from bot.config import Settings, TelegramConfig
     from bot.service import Service
 
-    name = f"rasad_l_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_URL)
-    async with admin.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    async with fresh_database("rasad_l") as url:
+        await _two_services(tmp_path, url, Settings, TelegramConfig, Service)
+
+
+async def _two_services(tmp_path, url, Settings, TelegramConfig, Service) -> None:  # noqa: N803
     fake = await FakeTelegram().start()
     services = []
     try:
         for _ in range(2):
-            settings = Settings(database=_database_url(name), rules=str(RULES), base_dir=tmp_path,
+            settings = Settings(database=url, rules=str(RULES), base_dir=tmp_path,
                                 telegram=TelegramConfig(api_url=fake.base_url, poll_timeout=1),
                                 telegram_token=fake.token)
             service = Service(settings)
@@ -139,7 +152,3 @@ async def test_only_one_process_consumes_telegram_updates(tmp_path):
         for service in services:
             await service.stop()
         await fake.stop()
-        async with admin.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
