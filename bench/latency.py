@@ -14,14 +14,11 @@ from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeTelegram
 
 INTERVAL = 10
-WORDS = ("envoy", "council", "waiver", "sanctions", "border", "crossing", "talks", "summit", "ceasefire", "aid",
-         "convoy", "minister", "treasury", "license", "energy", "bank", "vote", "draft", "Geneva", "Damascus",
-         "Ankara", "Moscow", "Amman", "Doha", "Riyadh", "refugees", "returns", "reconstruction", "inspectors")
 
 
 def _feed(items: list[tuple[str, str]]) -> bytes:
     body = "".join(f"<item><title>{t}</title><guid>{g}</guid><description>The Caesar Act.</description></item>"
-                   for g, t in items)
+                   .replace("The Caesar Act.", f"{t.split(': ', 1)[-1]}.") for g, t in items)
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>W</title>{body}</channel></rss>'.encode()
 
 
@@ -56,7 +53,8 @@ async def _measure(count: int) -> dict:
             for n in range(count):
                 await asyncio.sleep(rng.uniform(0, INTERVAL))  # publish at a random point of the cycle
                 # distinct stories, so story grouping does not fold them into one alert
-                title = f"Caesar Act: {' '.join(rng.choice(WORDS) for _ in range(5))} #{n}"
+                words = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(7)) for _ in range(5)]
+                title = f"Caesar Act: {' '.join(words)} #{n}"
                 published.append((f"lat-{n}", title))
                 content["body"] = _feed(published)
                 at = time.monotonic()
