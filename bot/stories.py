@@ -108,14 +108,6 @@ def same_story(a: StoryCandidate, b: StoryCandidate) -> bool:
     return numbers_a == numbers_b
 
 
-def find_story(new: StoryCandidate, earlier: list[StoryCandidate]) -> int | None:
-    """The story id of the earliest earlier item of the same story, or None."""
-    for candidate in sorted(earlier, key=lambda c: c.when):
-        if candidate.item_id != new.item_id and same_story(new, candidate):
-            return candidate.story_id
-    return None
-
-
 class StoryIndex:
     """Recent items, indexed so a new item is compared only with items sharing its URL, a title word or an entity.
 

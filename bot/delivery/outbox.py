@@ -104,12 +104,6 @@ class Dispatcher:
                     self.metrics.inc("rasad_alerts_failed_total", platform=platform)
 
 
-async def deliver_pending(engine, adapters: Mapping[str, Adapter], matcher: Matcher, max_attempts: int,
-                          batch: int = 200) -> DeliveryStats:
-    """One-off dispatch (no limiter state kept between calls)."""
-    return await Dispatcher(engine, adapters, max_attempts).deliver_pending(matcher, batch)
-
-
 async def _deliver(engine, adapter: Adapter, matcher: Matcher, job: queries.DeliveryJob, max_attempts: int,
                    stats: DeliveryStats, limiter: RateLimiter | None = None,
                    unknown_outcome_delay: float = 60.0, lease: float = 120.0) -> None:

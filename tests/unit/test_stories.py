@@ -5,7 +5,7 @@ import pytest
 from bot.evaluate import evaluate_stories
 from bot.extract.matcher import Matcher
 from bot.rules.load import load_rules
-from bot.stories import StoryCandidate, canonical_url, find_story, fingerprint, same_story
+from bot.stories import StoryCandidate, StoryIndex, canonical_url, fingerprint, same_story
 from tests.conftest import RULES
 
 
@@ -37,7 +37,9 @@ def test_near_duplicates_within_a_day_join_the_first_story():
     later = cand(3, "Washington extends Caesar Act sanctions waiver", "The U.S. Treasury said the waiver allows "
                  "investment in Syria's energy sector.", hours=30)
     assert same_story(rewrite, first) and not same_story(later, first)
-    assert find_story(rewrite, [first]) == 1
+    index = StoryIndex()
+    index.add(first)
+    assert index.find(rewrite) == 1 and index.find(later) is None
 
 
 def test_languages_join_on_several_shared_entities_and_numbers():
@@ -57,8 +59,6 @@ def test_labelled_pairs_are_measured():
 
 
 def test_story_index_finds_what_the_pairwise_rule_finds():
-    from bot.stories import StoryIndex
-
     index = StoryIndex()
     first = cand(1, "Washington extends Caesar Act sanctions waiver", "The U.S. Treasury said the waiver allows "
                  "investment in Syria's energy sector.", url="https://a.example/1")
