@@ -90,23 +90,23 @@ class Dispatcher:
             # the platform-wide rate: take the slot right before sending, so the pace holds on the wire
             while (wait := limiter.reserve(job.chat.address, is_group)) > 0:  # noqa: ASYNC110 - a timed wait
                 await asyncio.sleep(wait)
-            sent_before, failed_before = stats.sent, stats.retried + stats.dead
-            await _deliver(self.engine, self.adapters[job.chat.platform], matcher, job, self.max_attempts, stats,
-                           limiter, self.unknown_outcome_delay, self.lease)
+            outcome = await _deliver(self.engine, self.adapters[job.chat.platform], matcher, job,
+                                     self.max_attempts, stats, limiter, self.unknown_outcome_delay, self.lease)
             if self.metrics is not None:
                 platform = job.chat.platform
-                if stats.sent > sent_before:
+                if outcome == "sent":
                     self.metrics.inc("rasad_alerts_sent_total", platform=platform)
                     lag = (utcnow() - job.created_at).total_seconds()
                     self.metrics.inc("rasad_delivery_lag_seconds_sum", lag, platform=platform)
                     self.metrics.inc("rasad_delivery_lag_seconds_count", platform=platform)
-                elif stats.retried + stats.dead > failed_before:
+                elif outcome in ("retried", "dead"):
                     self.metrics.inc("rasad_alerts_failed_total", platform=platform)
 
 
 async def _deliver(engine, adapter: Adapter, matcher: Matcher, job: queries.DeliveryJob, max_attempts: int,
                    stats: DeliveryStats, limiter: RateLimiter | None = None,
-                   unknown_outcome_delay: float = 60.0, lease: float = 120.0) -> None:
+                   unknown_outcome_delay: float = 60.0, lease: float = 120.0) -> str:
+    """Send one claimed delivery; returns what became of it: sent, retried, dead, postponed or skipped."""
     item = job.stored.item
     watchlists = [matcher.watchlists[w] for w in job.watchlists if w in matcher.watchlists]
     wanted = set(job.entities)
@@ -121,12 +121,12 @@ async def _deliver(engine, adapter: Adapter, matcher: Matcher, job: queries.Deli
                                        claimed_until=job.lease_until)
     if slot is None:  # the claim ran out and another worker has the row now
         log.info("delivery %s: claim expired before sending; left to the worker that holds it", job.id)
-        return
+        return "skipped"
     if not slot:
         # another worker sent to this chat a moment ago: the shared per-chat limit says later
         await queries.postpone_delivery(engine, job.id, utcnow() + timedelta(seconds=max(interval, 0.2)))
         stats.postponed += 1
-        return
+        return "postponed"
     address = job.chat.address
     for _ in range(2):  # a second time only after the chat moved (Telegram group → supergroup)
         try:
@@ -147,30 +147,29 @@ async def _deliver(engine, adapter: Adapter, matcher: Matcher, job: queries.Deli
                 if exc.chat_gone:
                     await queries.set_chat_active(engine, job.chat.id, False)
                 stats.dead += 1
-                return
+                return "dead"
             floor = unknown_outcome_delay if exc.unknown_outcome else None
-            await _retry_or_dead(engine, job, max_attempts, str(exc), exc.retry_after, stats, floor)
-            return
+            return await _retry_or_dead(engine, job, max_attempts, str(exc), exc.retry_after, stats, floor)
         except Exception as exc:  # noqa: BLE001 - an adapter bug must not stop the dispatcher
             log.exception("delivery %s: unexpected error from the %s adapter", job.id, job.chat.platform)
-            await _retry_or_dead(engine, job, max_attempts, f"{type(exc).__name__}: {exc}", None, stats)
-            return
+            return await _retry_or_dead(engine, job, max_attempts, f"{type(exc).__name__}: {exc}", None, stats)
     else:
-        await _retry_or_dead(engine, job, max_attempts, "chat moved twice", None, stats)
-        return
+        return await _retry_or_dead(engine, job, max_attempts, "chat moved twice", None, stats)
     await queries.mark_delivery(engine, job.id, "sent")
     stats.sent += 1
     log.info("alert sent: delivery %(delivery)s item %(item)s → %(platform)s chat %(chat)s", ctx)
+    return "sent"
 
 
 async def _retry_or_dead(engine, job, max_attempts: int, error: str, retry_after: float | None,
-                         stats: DeliveryStats, floor: float | None = None) -> None:
+                         stats: DeliveryStats, floor: float | None = None) -> str:
     if job.attempts >= max_attempts:
         log.warning("delivery %s dead after %s attempts: %s", job.id, job.attempts, error)
         await queries.mark_delivery(engine, job.id, "dead", error)
         stats.dead += 1
-        return
+        return "dead"
     delay = max(backoff(job.attempts, retry_after), floor or 0.0)
     log.info("delivery %s failed (attempt %s), retry in %.0f s: %s", job.id, job.attempts, delay, error)
     await queries.mark_delivery(engine, job.id, "failed", error, retry_at=utcnow() + timedelta(seconds=delay))
     stats.retried += 1
+    return "retried"

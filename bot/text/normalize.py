@@ -136,13 +136,9 @@ def _offsets(text: str) -> tuple[int, ...]:
         else:
             last_space = False
         offsets.extend([i] * len(mapped))
-    while offsets and text_endswith_space(offsets, text):
+    while offsets and _map_char(text[offsets[-1]]) == " ":  # trailing space, as normalize() strips it
         offsets.pop()
     return tuple(offsets)
-
-
-def text_endswith_space(offsets: list[int], text: str) -> bool:
-    return _map_char(text[offsets[-1]]) == " "
 
 
 def normalize(text: str) -> Normalized:

@@ -67,3 +67,40 @@ async def test_attempts_run_out_into_dead(tmp_path):
     assert adapter.calls == 3
     assert await queries.delivery_counts(engine) == {"dead": 1}
     await engine.dispose()
+
+
+class Slow:
+    def __init__(self, platform, fail):
+        self.platform, self.fail = platform, fail
+
+    async def send_alert(self, address, alert):
+        import asyncio
+
+        await asyncio.sleep(0.01)
+        if self.fail:
+            raise DeliveryError("server error")
+
+
+async def test_metrics_count_each_delivery_on_its_own_platform_when_sends_overlap(tmp_path):
+    from bot.metrics import Metrics
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/m.db")
+    await migrate(engine)
+    await queries.sync_config_feeds(engine, [("u", "U", None, None)])
+    feed = (await queries.list_feeds(engine))[0]
+    stored = await queries.store_items(engine, feed.id, [(Item("g", "Caesar Act"), Match((), ("sanctions",)))])
+    targets = {}
+    for platform in ("good", "bad"):
+        for n in range(10):
+            chat = await queries.ensure_chat(engine, platform, f"{platform}{n}")
+            targets[chat.id] = (["sanctions"], [])
+    await queries.create_deliveries(engine, stored[0].id, targets)
+    metrics = Metrics()
+    dispatcher = Dispatcher(engine, {"good": Slow("good", False), "bad": Slow("bad", True)}, max_attempts=5,
+                            metrics=metrics)
+    await dispatcher.deliver_pending(Matcher(load_rules(RULES)))
+    assert metrics.value("rasad_alerts_sent_total", platform="good") == 10
+    assert metrics.value("rasad_alerts_failed_total", platform="bad") == 10
+    assert metrics.value("rasad_alerts_sent_total", platform="bad") == 0
+    assert metrics.value("rasad_alerts_failed_total", platform="good") == 0
+    await engine.dispose()
