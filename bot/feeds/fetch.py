@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
@@ -73,6 +74,82 @@ def _read_local(path: Path, max_bytes: int) -> bytes:
     return data
 
 
+class _Stage:
+    """One content coding undone (gzip or deflate), producing at most ``cap`` bytes in all."""
+
+    def __init__(self, coding: str, cap: int):
+        self.coding = coding
+        self.cap = cap
+        self.size = 0
+        wbits = zlib.MAX_WBITS | 16 if coding in ("gzip", "x-gzip") else zlib.MAX_WBITS
+        self._z = zlib.decompressobj(wbits)
+        self._started = False
+
+    def _grow(self, chunk: bytes) -> bytes:
+        self.size += len(chunk)
+        if self.size > self.cap:
+            raise FetchError("too_large", f"body is over the {self.cap} byte cap once decoded ({self.coding})")
+        return chunk
+
+    def feed(self, data: bytes) -> bytes:
+        out = []
+        while data:
+            try:
+                chunk = self._z.decompress(data, self.cap - self.size + 1)
+            except zlib.error:
+                if self.coding == "deflate" and not self._started:  # some servers send raw deflate
+                    self._z = zlib.decompressobj(-zlib.MAX_WBITS)
+                    self._started = True
+                    continue
+                raise FetchError("decoding", f"bad content encoding ({self.coding})") from None
+            self._started = True
+            out.append(self._grow(chunk))
+            data = self._z.unconsumed_tail
+            if self._z.eof:
+                break
+        return b"".join(out)
+
+    def flush(self) -> bytes:
+        try:
+            return self._grow(self._z.flush())
+        except zlib.error:
+            raise FetchError("decoding", f"bad content encoding ({self.coding})") from None
+
+
+class BodyDecoder:
+    """Undo a ``Content-Encoding`` chain (``gzip, gzip``, ``deflate``, ...) while streaming, with the byte cap
+    applied to what every step produces: a small body that decodes to gigabytes stops at the cap."""
+
+    def __init__(self, content_encoding: str, cap: int):
+        codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip()]
+        codings = [c for c in codings if c != "identity"]
+        unknown = [c for c in codings if c not in ("gzip", "x-gzip", "deflate")]
+        if unknown:
+            raise FetchError("decoding", f"unsupported content encoding {', '.join(unknown)!r}")
+        if len(codings) > 4:
+            raise FetchError("decoding", f"{len(codings)} content encodings in a chain; at most 4 are accepted")
+        self.stages = [_Stage(c, cap) for c in reversed(codings)]  # the last coding applied is undone first
+        self.cap = cap
+        self.size = 0
+
+    def feed(self, data: bytes) -> bytes:
+        for stage in self.stages:
+            data = stage.feed(data)
+        return self._count(data)
+
+    def flush(self) -> bytes:
+        out = b""
+        for stage in self.stages:  # what one step still held goes through the steps after it
+            out = (stage.feed(out) if out else b"") + stage.flush()
+        return self._count(out)
+
+    def _count(self, data: bytes) -> bytes:
+        self.size += len(data)
+        if self.size > self.cap:
+            raise FetchError("too_large", f"body is over the {self.cap} byte cap")
+        return data
+
+
 def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
@@ -104,12 +181,14 @@ async def _read(response: httpx.Response, poll: PollConfig, etag: str | None, la
     declared = resp_headers.get("content-length", "")
     if declared.isdigit() and int(declared) > poll.max_bytes:
         raise FetchError("too_large", f"body of {declared} bytes is over the {poll.max_bytes} cap")
-    chunks, size = [], 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > poll.max_bytes:
+    decoder = BodyDecoder(resp_headers.get("content-encoding", ""), poll.max_bytes)
+    chunks, wire = [], 0
+    async for raw in response.aiter_raw():  # decoded here, not by httpx: the cap holds for the decoded size
+        wire += len(raw)
+        if wire > poll.max_bytes:
             raise FetchError("too_large", f"body is over the {poll.max_bytes} byte cap")
-        chunks.append(chunk)
+        chunks.append(decoder.feed(raw))
+    chunks.append(decoder.flush())
     return FetchResult(content=b"".join(chunks), headers=resp_headers, etag=resp_headers.get("etag"),
                        last_modified=resp_headers.get("last-modified"), status=response.status_code)
 

@@ -58,12 +58,41 @@ class _TextExtractor(HTMLParser):
 
 
 _WS = re.compile(r"\s+")
+# characters XML 1.0 does not allow (C0 controls but tab/newline/return, lone surrogates, U+FFFE/U+FFFF):
+# PostgreSQL refuses NUL in text, and a lone surrogate cannot even be encoded to UTF-8
+_INVALID_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# a numeric character reference to such a character makes feedparser's whole result unusable
+_BAD_CHAR_REF = re.compile(rb"&#(?:[xX]0*([0-9a-fA-F]{1,8})|0*([0-9]{1,10}));")
+
+
+def clean_text(value: str) -> str:
+    """Feed text with the characters no store and no chat accepts removed (NUL, controls, lone surrogates)."""
+    return _INVALID_CHARS.sub("", value) if value else value
+
+
+def _valid_xml_char(code: int) -> bool:
+    return (code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD
+            or 0x10000 <= code <= 0x10FFFF)
+
+
+def _drop_bad_char_refs(content: bytes) -> bytes:
+    """``&#xD800;``, ``&#0;`` and the like become U+FFFD before feedparser sees them (UTF-16/32 is left as is)."""
+    if b"&#" not in content or content[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00<" in content[:4] \
+            or b"<\x00" in content[:4]:
+        return content
+
+    def replace(m: re.Match) -> bytes:
+        code = int(m.group(1), 16) if m.group(1) else int(m.group(2))
+        return m.group(0) if _valid_xml_char(code) else b"&#xFFFD;"
+
+    return _BAD_CHAR_REF.sub(replace, content)
 
 
 def strip_html(value: str) -> str:
     """Plain text of an HTML fragment: tags dropped, entities decoded, white space collapsed."""
     if not value:
         return ""
+    value = clean_text(value)
     if "<" not in value and "&" not in value:
         return _WS.sub(" ", value).strip()
     parser = _TextExtractor()
@@ -73,7 +102,7 @@ def strip_html(value: str) -> str:
         text = "".join(parser.parts)
     except Exception:  # noqa: BLE001 - HTMLParser is lenient, but never lose an item over markup
         text = re.sub(r"<[^>]*>", " ", value)
-    return _WS.sub(" ", html.unescape(text)).strip()
+    return _WS.sub(" ", clean_text(html.unescape(text))).strip()
 
 
 def _clip(text: str, limit: int) -> str:
@@ -93,10 +122,11 @@ def _published(entry) -> datetime | None:
 
 def item_key(guid: str | None, link: str | None, title: str, summary: str) -> str:
     """Stable across polls: the guid, else the link, else a hash of title and summary."""
-    if guid and guid.strip():
-        return guid.strip()
-    if link and link.strip():
-        return link.strip()
+    guid, link = clean_text(guid or "").strip(), clean_text(link or "").strip()
+    if guid:
+        return guid
+    if link:
+        return link
     return "sha256:" + hashlib.sha256(f"{title}\n{summary}".encode()).hexdigest()
 
 
@@ -107,6 +137,26 @@ def _language(value: str | None) -> str | None:
     return code if code in ("ar", "en") else None
 
 
+def _item(entry, feed_language: str | None, feed_name: str) -> Item | None:
+    title = _clip(strip_html(entry.get("title", "")), MAX_TITLE)
+    raw_summary = entry.get("summary", "")
+    if not raw_summary and entry.get("content"):
+        raw_summary = entry["content"][0].get("value", "")
+    summary = _clip(strip_html(raw_summary), MAX_SUMMARY)
+    if not title and not summary:
+        return None
+    link = clean_text(entry.get("link", "") or "").strip()
+    return Item(
+        key=item_key(entry.get("id"), link, title, summary),
+        title=title or _clip(summary, 120),
+        summary=summary,
+        link=link,
+        published=_published(entry),
+        language=feed_language or detect_language(f"{title} {summary}"),
+        feed_name=feed_name,
+    )
+
+
 def parse_feed(
     content: bytes,
     headers: dict[str, str] | None = None,
@@ -114,7 +164,8 @@ def parse_feed(
     language: str | None = None,
 ) -> ParsedFeed:
     try:
-        parsed = feedparser.parse(content, response_headers=headers or {}, sanitize_html=False)
+        parsed = feedparser.parse(_drop_bad_char_refs(content), response_headers=headers or {},
+                                  sanitize_html=False)
     except Exception as exc:  # noqa: BLE001 - feedparser may raise on pathological input
         raise ParseError(f"feedparser failed: {type(exc).__name__}: {exc}") from None
     bozo = parsed.get("bozo_exception") if parsed.get("bozo") else None
@@ -133,28 +184,18 @@ def parse_feed(
     if bozo is not None and entries:
         out.warning = f"recovered from malformed feed: {type(bozo).__name__}: {bozo}"
     seen: set[str] = set()
+    skipped = 0
     for entry in entries:
-        title = _clip(strip_html(entry.get("title", "")), MAX_TITLE)
-        raw_summary = entry.get("summary", "")
-        if not raw_summary and entry.get("content"):
-            raw_summary = entry["content"][0].get("value", "")
-        summary = _clip(strip_html(raw_summary), MAX_SUMMARY)
-        if not title and not summary:
+        try:
+            item = _item(entry, feed_language, feed_name or out.title)
+        except Exception:  # noqa: BLE001 - one unreadable item must not cost the feed its other items
+            skipped += 1
             continue
-        link = entry.get("link", "") or ""
-        key = item_key(entry.get("id"), link, title, summary)
-        if key in seen:
+        if item is None or item.key in seen:
             continue
-        seen.add(key)
-        out.items.append(
-            Item(
-                key=key,
-                title=title or _clip(summary, 120),
-                summary=summary,
-                link=link.strip(),
-                published=_published(entry),
-                language=feed_language or detect_language(f"{title} {summary}"),
-                feed_name=feed_name or out.title,
-            )
-        )
+        seen.add(item.key)
+        out.items.append(item)
+    if skipped:
+        note = f"{skipped} unreadable item(s) skipped"
+        out.warning = f"{out.warning}; {note}" if out.warning else note
     return out

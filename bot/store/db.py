@@ -66,3 +66,56 @@ async def migrate(engine: AsyncEngine) -> None:
     """Bring the schema to the newest migration (idempotent)."""
     async with engine.begin() as conn:
         await conn.run_sync(lambda sync_conn: command.upgrade(_alembic_config(sync_conn), "head"))
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be used right now; the message says what, where and what to do, in one line."""
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    seen = set()
+    while id(exc) not in seen:
+        seen.add(id(exc))
+        inner = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
+        if inner is None:
+            break
+        exc = inner
+    return exc
+
+
+def describe_store_error(exc: BaseException, url: str) -> str | None:
+    """One line for a database error a deployer can fix (read-only file, full disk, server down), else None."""
+    import errno
+
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    where = safe_url(url)
+    root = _root_cause(exc)
+    text = str(getattr(exc, "orig", None) or root or exc).strip().splitlines()[0] if str(root or exc) else ""
+    low = f"{exc} {root}".lower()
+    if "readonly database" in low or "read-only" in low or getattr(root, "errno", None) == errno.EROFS:
+        return f"database {where} is read-only: give the service write access to the file and its folder"
+    if "disk is full" in low or "no space left" in low or getattr(root, "errno", None) == errno.ENOSPC:
+        return f"database {where}: the disk is full: free some space; alerts are kept and go out when it returns"
+    if "unable to open database file" in low:
+        return f"database {where} cannot be opened: check that its folder exists and is writable"
+    if isinstance(root, ConnectionRefusedError) or "connection refused" in low or "connect call failed" in low:
+        return f"database {where} refused the connection: is the server running? check DATABASE_URL"
+    if isinstance(root, (TimeoutError, PoolTimeout)) and isinstance(exc, (DBAPIError, PoolTimeout, OSError)):
+        return f"database {where} did not answer in time: check the server and the network"
+    if isinstance(root, OSError) and not isinstance(exc, DBAPIError):
+        return f"database {where} is unreachable ({root.strerror or root}): check DATABASE_URL"
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return f"database {where} failed: {text[:200]}"
+    try:
+        import asyncpg
+
+        if isinstance(root, (asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
+                             asyncpg.InvalidCatalogNameError, asyncpg.InvalidAuthorizationSpecificationError)):
+            return f"database {where} refused us: {text[:200]}: check DATABASE_URL"
+        if isinstance(root, asyncpg.DiskFullError):
+            return f"database {where}: the disk is full: free some space; alerts are kept and go out when it returns"
+    except ImportError:  # pragma: no cover - asyncpg is a dependency
+        pass
+    return None

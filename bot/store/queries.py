@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.model import Item, Match, Mention
 from bot.store.db import utcnow
-from bot.store.tables import chats, deliveries, feeds, items, subscriptions
+from bot.store.tables import chats, deliveries, feeds, items, notices, subscriptions
 
 
 def _insert(conn: AsyncConnection, table):
@@ -42,6 +42,7 @@ class FeedRow:
     active: bool
     source: str = "config"
     broken_since: datetime | None = None
+    asked_interval: int | None = None  # what the feed asked (max-age, <ttl>) on its last full answer
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def key_hash(key: str) -> str:
 
 _FEED_COLS = (feeds.c.id, feeds.c.url, feeds.c.name, feeds.c.language, feeds.c.interval, feeds.c.etag,
               feeds.c.last_modified, feeds.c.error_count, feeds.c.next_check_at, feeds.c.last_success_at,
-              feeds.c.last_error, feeds.c.active, feeds.c.source, feeds.c.broken_since)
+              feeds.c.last_error, feeds.c.active, feeds.c.source, feeds.c.broken_since, feeds.c.asked_interval)
 
 
 def _feed_row(row) -> FeedRow:
@@ -147,12 +148,17 @@ async def due_feeds(engine: AsyncEngine, now: datetime | None = None, limit: int
 
 
 async def record_poll_success(engine: AsyncEngine, feed_id: int, next_check_at: datetime,
-                              etag: str | None, last_modified: str | None) -> None:
+                              etag: str | None, last_modified: str | None, asked_interval: int | None = None,
+                              not_modified: bool = False) -> None:
+    """A poll that worked. ``asked_interval`` is kept from a full answer; a 304 keeps the one stored then."""
     now = utcnow()
+    values = {"etag": etag, "last_modified": last_modified, "next_check_at": next_check_at, "last_checked_at": now,
+              "last_success_at": now, "error_count": 0, "last_error": None, "broken_since": None,
+              "lease_until": None}
+    if not not_modified or asked_interval is not None:
+        values["asked_interval"] = asked_interval
     async with engine.begin() as conn:
-        await conn.execute(update(feeds).where(feeds.c.id == feed_id).values(
-            etag=etag, last_modified=last_modified, next_check_at=next_check_at, last_checked_at=now,
-            last_success_at=now, error_count=0, last_error=None, broken_since=None, lease_until=None))
+        await conn.execute(update(feeds).where(feeds.c.id == feed_id).values(**values))
 
 
 async def record_poll_failure(engine: AsyncEngine, feed_id: int, error: str, next_check_at: datetime,
@@ -625,3 +631,62 @@ async def delivery_counts(engine: AsyncEngine) -> dict[str, int]:
     async with engine.connect() as conn:
         rows = await conn.execute(select(deliveries.c.state, func.count()).group_by(deliveries.c.state))
         return {state: n for state, n in rows.all()}
+
+
+# ---------------------------------------------------------------- administrator notices
+
+
+@dataclass(frozen=True)
+class NoticeJob:
+    id: int
+    platform: str
+    address: str
+    key: str
+    params: dict
+    attempts: int
+    lease_until: datetime
+
+
+async def create_notices(engine: AsyncEngine, targets: Sequence[tuple[str, str]], key: str, params: dict) -> int:
+    """One stored notice per (platform, address); sent by the dispatcher like alerts."""
+    if not targets:
+        return 0
+    now = utcnow()
+    payload = json.dumps(params, ensure_ascii=False, default=str)
+    async with engine.begin() as conn:
+        await conn.execute(insert(notices), [
+            {"platform": p, "address": a, "key": key, "params": payload, "next_attempt_at": now, "created_at": now}
+            for p, a in targets])
+    return len(targets)
+
+
+async def claim_notices(engine: AsyncEngine, platforms: Sequence[str], limit: int = 20,
+                        lease: float = 120.0) -> list[NoticeJob]:
+    now = utcnow()
+    until = now + timedelta(seconds=lease)
+    query = (select(notices).where(
+        notices.c.state == "pending", notices.c.next_attempt_at <= now, notices.c.platform.in_(list(platforms)),
+        or_(notices.c.lease_until.is_(None), notices.c.lease_until < now))
+        .order_by(notices.c.id).limit(limit).with_for_update(skip_locked=True, of=notices))
+    async with engine.begin() as conn:
+        rows = (await conn.execute(query)).all()
+        if rows:
+            await conn.execute(update(notices).where(notices.c.id.in_([r.id for r in rows])).values(
+                lease_until=until))
+    return [NoticeJob(r.id, r.platform, r.address, r.key, json.loads(r.params or "{}"), r.attempts, until)
+            for r in rows]
+
+
+async def finish_notice(engine: AsyncEngine, job: NoticeJob, state: str, error: str | None = None,
+                        retry_at: datetime | None = None) -> bool:
+    """sent, dead, or pending again at ``retry_at``; only while this claim's lease is still its own."""
+    values: dict = {"state": state, "lease_until": None, "last_error": error[:1000] if error else None}
+    if state == "sent":
+        values["sent_at"] = utcnow()
+    if retry_at is not None:
+        values["next_attempt_at"] = retry_at
+        values["attempts"] = notices.c.attempts + 1
+    async with engine.begin() as conn:
+        result = await conn.execute(update(notices).where(
+            notices.c.id == job.id, notices.c.lease_until == job.lease_until).values(**values))
+    return result.rowcount == 1

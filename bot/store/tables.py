@@ -46,6 +46,7 @@ feeds = Table(
     Column("created_at", DateTime, nullable=False),
     Column("broken_since", DateTime),  # set after poll.broken_after failures in a row; cleared on success
     Column("lease_until", DateTime),  # a worker polling this feed holds it until then
+    Column("asked_interval", Integer),  # seconds the feed asked (max-age, <ttl>) on its last full answer
 )
 
 items = Table(
@@ -125,4 +126,24 @@ deliveries = Table(
     UniqueConstraint("chat_id", "item_id", name="uq_deliveries_chat_item"),
     Index("ix_deliveries_state_next", "state", "next_attempt_at"),
     Index("ix_deliveries_chat_story", "chat_id", "story_id"),
+)
+
+# Administrator notices (broken feed, works again, rules errors): an outbox like deliveries, so a 429 or a
+# restart at the wrong moment does not lose the one message an administrator gets.
+notices = Table(
+    "notices",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("platform", String(16), nullable=False),
+    Column("address", Text, nullable=False),  # the administrator's user id (their private chat)
+    Column("key", String(64), nullable=False),  # i18n key, rendered in the admin's language when sent
+    Column("params", Text, nullable=False, server_default="{}"),  # JSON values for the key
+    Column("state", String(16), nullable=False, server_default="pending"),  # pending | sent | dead
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime, nullable=False),
+    Column("lease_until", DateTime),
+    Column("last_error", Text),
+    Column("created_at", DateTime, nullable=False),
+    Column("sent_at", DateTime),
+    Index("ix_notices_state_next", "state", "next_attempt_at"),
 )

@@ -1,0 +1,63 @@
+"""Administrator notices (broken feed, works again, rules errors) as stored jobs, sent like alerts.
+
+A notice is written to the store first and sent by the delivery side: a 429 or a restart at the wrong moment
+delays it, never loses it. Each is rendered in the administrator's language when it is sent."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+
+from bot.alerts.i18n import t
+from bot.chat.base import Adapter, DeliveryError
+from bot.delivery.limits import RateLimiter
+from bot.store import queries
+from bot.store.db import utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 10
+
+
+def notice_backoff(attempts: int, retry_after: float | None) -> float:
+    if retry_after is not None:
+        return max(retry_after, 1.0)
+    return min(5.0 * 2 ** attempts, 3600.0)
+
+
+async def send_notices(engine, adapters: Mapping[str, Adapter], limiters: Mapping[str, RateLimiter],
+                       lease: float = 120.0) -> int:
+    """Send the stored notices that are due; returns how many were sent."""
+    if not adapters:
+        return 0
+    sent = 0
+    for job in await queries.claim_notices(engine, tuple(adapters), lease=lease):
+        adapter = adapters[job.platform]
+        chat = await queries.get_chat(engine, job.platform, job.address)
+        text = t(chat.language if chat else "en", job.key, **job.params)
+        limiter = limiters.get(job.platform)
+        if limiter is not None:
+            while (wait := limiter.reserve(job.address)) > 0:  # noqa: ASYNC110 - a timed wait for the slot
+                await asyncio.sleep(min(wait, 5.0))
+        try:
+            await adapter.send_notice(job.address, text)
+        except Exception as exc:  # noqa: BLE001 - a notice that fails is retried, never fatal
+            retry_after = getattr(exc, "retry_after", None)
+            if isinstance(retry_after, timedelta):
+                retry_after = retry_after.total_seconds()
+            permanent = isinstance(exc, DeliveryError) and exc.permanent
+            if permanent or job.attempts + 1 >= MAX_ATTEMPTS:
+                log.warning("notice %d to %s admin %s given up: %s", job.id, job.platform, job.address, exc)
+                await queries.finish_notice(engine, job, "dead", str(exc))
+            else:
+                delay = notice_backoff(job.attempts, retry_after)
+                log.warning("notice %d to %s admin %s failed (%s); retry in %.0f s", job.id, job.platform,
+                            job.address, exc, delay)
+                await queries.finish_notice(engine, job, "pending", str(exc),
+                                            retry_at=utcnow() + timedelta(seconds=delay))
+            continue
+        await queries.finish_notice(engine, job, "sent")
+        sent += 1
+    return sent
