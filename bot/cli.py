@@ -77,6 +77,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a database the service cannot use is one clear line, not a traceback
+        from bot.store.db import describe_store_error
+
+        problem = describe_store_error(exc, settings.database if "settings" in locals() else "")
+        if problem is None:
+            raise
+        print(f"rasad: {problem}", file=sys.stderr)
+        return 1
 
 
 # ---------------------------------------------------------------- check

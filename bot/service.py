@@ -22,6 +22,7 @@ from bot.chat.console import CONSOLE_ADDRESS, ConsoleAdapter
 from bot.chat.resolve import Resolver
 from bot.config import ConfigError, Settings
 from bot.delivery.digest import Digest, DigestEntry, in_quiet_hours, next_digest_at, quiet_ends_at
+from bot.delivery.notices import send_notices
 from bot.delivery.outbox import Dispatcher
 from bot.extract.catalog import Catalog
 from bot.extract.matcher import Matcher
@@ -33,13 +34,15 @@ from bot.metrics import Metrics
 from bot.model import Entity
 from bot.rules.load import load_rules, rule_files
 from bot.store import queries
-from bot.store.db import create_engine, migrate, safe_url, utcnow
+from bot.store.db import create_engine, describe_store_error, migrate, safe_url, utcnow
 from bot.stories import WINDOW as STORY_WINDOW
 from bot.stories import StoryCandidate, StoryIndex, canonical_url, fingerprint
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 6 * 3600
+STORE_PROBLEM_MEMORY = timedelta(minutes=15)  # a write problem not met again for this long is over
+MAX_RETRY_AFTER = 7 * 24 * 3600  # a server's own Retry-After is honoured in full, up to a week
 TELEGRAM_UPDATES_LOCK = 727_372_001  # PostgreSQL advisory lock key: who consumes Telegram updates
 STOP_GRACE = 30  # seconds a stop waits for a poll or delivery in flight
 
@@ -91,6 +94,10 @@ class Service:
         self._bad_rules: tuple[str, ...] = ()
         self.http: HttpServer | None = None
         self._client: httpx.AsyncClient | None = None
+        self._store_problem: tuple[str, datetime] | None = None  # the database error now, and since when
+        self._store_problem_seen = datetime.min  # when it was last met
+        self._store_problem_write = False  # met when writing (a full disk): only a write that works clears it
+        self._unreleased: dict[int, str] = {}  # feeds whose failure could not be recorded (database down)
         self._stop = asyncio.Event()
         self._inflight = 0
         self._idle = asyncio.Event()
@@ -145,12 +152,16 @@ class Service:
         try:
             feeds = await queries.list_feeds(self.engine)
         except Exception as exc:  # noqa: BLE001 - a health check reports, it does not raise
-            return {"ok": False, "database": f"unreachable: {type(exc).__name__}"}
+            return {"ok": False, "database": describe_store_error(exc, self.settings.database)
+                    or f"unreachable: {type(exc).__name__}"}
         now = utcnow()
         last = max((f.last_success_at for f in feeds if f.last_success_at), default=None)
         tick_age = (now - self._last_tick).total_seconds() if self._last_tick else None
         scheduler_alive = tick_age is None or tick_age < 120
-        return {"ok": scheduler_alive, "database": "ok", "role": self.role, "feeds": len(feeds),
+        problem = self._store_problem
+        return {"ok": scheduler_alive and problem is None,
+                "database": "ok" if problem is None else f"{problem[0]} (since {problem[1]:%Y-%m-%d %H:%M:%S} UTC)",
+                "role": self.role, "feeds": len(feeds),
                 "scheduler": "alive" if scheduler_alive else f"no tick for {tick_age:.0f} s",
                 "last_successful_poll_age_s": round((now - last).total_seconds(), 1) if last else None}
 
@@ -276,11 +287,17 @@ class Service:
 
     # ------------------------------------------------------------ polling
 
-    def _interval(self, feed: queries.FeedRow, max_age: int | None = None, ttl_minutes: int | None = None) -> int:
+    def _interval(self, feed: queries.FeedRow, asked: int | None = None) -> int:
         """The feed's interval, lengthened to what it asks (Cache-Control max-age, <ttl>) within the bounds."""
         poll = self.settings.poll
-        wanted = max(feed.interval or poll.interval, max_age or 0, (ttl_minutes or 0) * 60)
+        wanted = max(feed.interval or poll.interval, asked or 0)
         return max(poll.min_interval, min(wanted, poll.max_interval))
+
+    @staticmethod
+    def _asked(max_age: int | None, ttl_minutes: int | None) -> int | None:
+        """What a full answer asks: the longer of Cache-Control max-age and the feed's <ttl>."""
+        asked = max(max_age or 0, (ttl_minutes or 0) * 60)
+        return asked or None
 
     async def poll_feed(self, feed: queries.FeedRow, summary: PollSummary) -> None:
         """Fetch, parse, keep new items, match, create deliveries. Never raises for a bad feed."""
@@ -295,9 +312,10 @@ class Service:
             if result.not_modified:
                 self.metrics.inc("rasad_polls_total", outcome="not_modified")
                 log.debug("feed %s: not modified", feed.name)
-                await queries.record_poll_success(self.engine, feed.id,
-                                                  next_check(self._interval(feed, cache_max_age(result.headers)), now),
-                                                  result.etag, result.last_modified)
+                # a 304 carries no <ttl>: what the feed asked on its last full answer still holds
+                asked = max(cache_max_age(result.headers) or 0, feed.asked_interval or 0) or None
+                await queries.record_poll_success(self.engine, feed.id, next_check(self._interval(feed, asked), now),
+                                                  result.etag, result.last_modified, not_modified=True)
                 await self._recovered(feed)
                 summary.feeds_polled += 1
                 return
@@ -312,6 +330,32 @@ class Service:
             return
         if parsed.warning:
             log.warning("feed %s: %s", feed.name, parsed.warning)
+        try:
+            stored = await self._keep_new(feed, parsed, now, summary)
+        except Exception as exc:  # noqa: BLE001 - a store error fails this feed visibly, never the run
+            reason = describe_store_error(exc, self.settings.database)
+            if reason is None:
+                log.exception("feed %s (%s): unexpected error while storing", feed.name, feed.url)
+                reason = f"{type(exc).__name__}: {exc}"
+            self._store_failed(reason, write=True)
+            await self._poll_failed(feed, f"store: {reason}", None, summary)
+            return
+        if stored:
+            self._store_works()
+        asked = self._asked(cache_max_age(result.headers), parsed.ttl_minutes)
+        await queries.record_poll_success(self.engine, feed.id, next_check(self._interval(feed, asked), now),
+                                          result.etag, result.last_modified, asked_interval=asked)
+        await self._recovered(feed)
+        summary.feeds_polled += 1
+        summary.new_items += len(stored)
+        self.metrics.inc("rasad_polls_total", outcome="ok")
+        self.metrics.inc("rasad_items_total", len(stored))
+        self.metrics.inc("rasad_matches_total", sum(1 for s in stored if s.match.watchlists))
+        log.info("feed %s: %d items, %d new, %d matched a watchlist", feed.name, len(parsed.items), len(stored),
+                 sum(1 for s in stored if s.match.watchlists))
+
+    async def _keep_new(self, feed: queries.FeedRow, parsed, now: datetime, summary: PollSummary) -> list:
+        """Store the items never seen before, group them into stories, create the deliveries."""
         fresh_keys = await queries.new_item_keys(self.engine, feed.id, [i.key for i in parsed.items])
         fresh = [i for i in parsed.items if i.key in fresh_keys]
         matched = [(item, self.matcher.match(item)) for item in fresh]
@@ -341,17 +385,7 @@ class Service:
                 summary.deliveries_created += await queries.create_deliveries(
                     self.engine, entry.id, targets, story_id=story_id, urgent=urgent,
                     held_until=await self._holds(targets, urgent))
-        interval = self._interval(feed, cache_max_age(result.headers), parsed.ttl_minutes)
-        await queries.record_poll_success(self.engine, feed.id, next_check(interval, now),
-                                          result.etag, result.last_modified)
-        await self._recovered(feed)
-        summary.feeds_polled += 1
-        summary.new_items += len(stored)
-        self.metrics.inc("rasad_polls_total", outcome="ok")
-        self.metrics.inc("rasad_items_total", len(stored))
-        self.metrics.inc("rasad_matches_total", sum(1 for s in stored if s.match.watchlists))
-        log.info("feed %s: %d items, %d new, %d matched a watchlist", feed.name, len(parsed.items), len(stored),
-                 sum(1 for s in stored if s.match.watchlists))
+        return stored
 
     async def _story_index(self, now: datetime) -> StoryIndex:
         """Recent items for story grouping: loaded from the store once, then kept up to date in memory."""
@@ -429,18 +463,25 @@ class Service:
         failures = feed.error_count + 1
         broken = failures >= poll.broken_after
         delay = poll.broken_retry if broken else min(interval * 2 ** min(feed.error_count, 10), MAX_BACKOFF)
-        delay = max(delay, min(retry_after or 0, poll.max_interval))
+        delay = max(delay, min(retry_after or 0, MAX_RETRY_AFTER))  # the server's own delay, in full
         log.warning("feed %s (%s) failed: %s; next try in %.0f s", feed.name, feed.url, reason, delay)
-        await queries.record_poll_failure(self.engine, feed.id, reason, utcnow() + timedelta(seconds=delay),
-                                          broken=broken)
-        if broken and feed.broken_since is None:
-            log.error("feed %s is broken after %d failures in a row: %s", feed.name, failures, reason)
-            await self.notify_admins("admin.feed_broken", name=feed.name, url=feed.url, failures=failures,
-                                     error=reason[:200])
         summary.feeds_polled += 1
         summary.feeds_failed += 1
         self.metrics.inc("rasad_polls_total", outcome="failed")
         summary.errors.append(f"{feed.name}: {reason}")
+        try:
+            await queries.record_poll_failure(self.engine, feed.id, reason, utcnow() + timedelta(seconds=delay),
+                                              broken=broken)
+        except Exception as exc:  # noqa: BLE001 - the database itself is failing: release the claim later
+            self._unreleased[feed.id] = reason
+            log.warning("feed %s: the failure could not be recorded (%s); it is recorded when the database "
+                        "answers again", feed.name, describe_store_error(exc, self.settings.database) or exc)
+            return
+        self._unreleased.pop(feed.id, None)
+        if broken and feed.broken_since is None:
+            log.error("feed %s is broken after %d failures in a row: %s", feed.name, failures, reason)
+            await self.notify_admins("admin.feed_broken", name=feed.name, url=feed.url, failures=failures,
+                                     error=reason[:200])
 
     async def _recovered(self, feed: queries.FeedRow) -> None:
         if feed.broken_since is not None:
@@ -448,23 +489,14 @@ class Service:
             await self.notify_admins("admin.feed_recovered", name=feed.name, url=feed.url)
 
     async def notify_admins(self, key: str, **values) -> None:
-        """Tell the bot administrators (Telegram and Slack user ids in config), each in their language."""
-        targets = [("telegram", str(a)) for a in self.settings.telegram.admins]
-        targets += [("slack", a) for a in self.settings.slack.admins]
-        sent = False
-        for platform, address in targets:
-            adapter = self.adapters.get(platform)
-            if adapter is None:
-                continue
-            chat = await queries.get_chat(self.engine, platform, address)
-            text = t(chat.language if chat else "en", key, **values)
-            try:
-                await adapter.send_notice(address, text)
-                sent = True
-            except Exception as exc:  # noqa: BLE001 - a notice that fails is logged, never fatal
-                log.warning("could not tell %s admin %s: %s", platform, address, exc)
-        if not sent:
-            log.warning("admin notice (no admin reachable): %s", t("en", key, **values))
+        """Tell the bot administrators (Telegram and Slack user ids in config), each in their language: stored
+        as notices first, sent by the delivery side like alerts (retried on 429, kept across a restart)."""
+        targets = [("telegram", str(a)) for a in self.settings.telegram.admins] if self.settings.telegram_token \
+            else []
+        targets += [("slack", a) for a in self.settings.slack.admins] if self.settings.slack_bot_token else []
+        log.warning("admin notice: %s", t("en", key, **values).replace("\n", " "))
+        if targets:
+            await queries.create_notices(self.engine, targets, key, values)
 
     async def poll_feeds(self, feeds: list[queries.FeedRow], summary: PollSummary) -> None:
         """``poll.concurrency`` workers take feeds from one queue (not one task per feed: flat memory)."""
@@ -477,6 +509,7 @@ class Service:
         await asyncio.gather(*(worker() for _ in range(min(self.settings.poll.concurrency, len(feeds)))))
 
     async def deliver(self, summary: PollSummary | None = None) -> int:
+        await send_notices(self.engine, self.adapters, self.dispatcher.limiters, lease=self.settings.delivery.lease)
         await self.send_digests()
         stats = await self.dispatcher.deliver_pending(self.matcher)
         if summary is not None:
@@ -493,6 +526,11 @@ class Service:
         return summary
 
     async def _poll_due(self) -> None:
+        for feed_id, reason in list(self._unreleased.items()):  # failures the database could not take then
+            feed = next((f for f in await queries.list_feeds(self.engine) if f.id == feed_id), None)
+            self._unreleased.pop(feed_id, None)
+            if feed is not None:
+                await self._poll_failed(feed, reason, None, PollSummary())
         feeds = await queries.due_feeds(self.engine)
         if feeds:
             summary = PollSummary()
@@ -516,14 +554,36 @@ class Service:
         self._last_tick = utcnow()
         self._inflight += 1
         self._idle.clear()
+        started = utcnow()
         try:
             await work()
-        except Exception:  # noqa: BLE001 - the next tick tries again
-            log.exception("scheduled %s job failed", name)
+            if name in ("poll", "deliver") and self._store_problem_seen < started and (
+                    not self._store_problem_write or utcnow() - self._store_problem_seen > STORE_PROBLEM_MEMORY):
+                self._store_works()
+        except Exception as exc:  # noqa: BLE001 - the next tick tries again
+            problem = describe_store_error(exc, self.settings.database)
+            if problem is None:
+                log.exception("scheduled %s job failed", name)
+            else:
+                self._store_failed(problem)
         finally:
             self._inflight -= 1
             if self._inflight == 0:
                 self._idle.set()
+
+    def _store_failed(self, problem: str, write: bool = False) -> None:
+        """The database failed: say it once (not a traceback per tick), and /healthz is unhealthy until it works
+        again: any job for a connection problem, a write of new items for a write problem (a full disk)."""
+        self._store_problem_seen = utcnow()
+        self._store_problem_write = write
+        if self._store_problem is None or self._store_problem[0] != problem:
+            self._store_problem = (problem, utcnow())
+            log.error("%s; retrying every tick, nothing is lost (/healthz reports it)", problem)
+
+    def _store_works(self) -> None:
+        if self._store_problem is not None:
+            log.warning("database works again after: %s", self._store_problem[0])
+            self._store_problem = None
 
     async def run_forever(self) -> None:
         """The scheduler asks the store which feeds are due every ``poll.tick`` seconds; until SIGTERM."""
