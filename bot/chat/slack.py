@@ -18,7 +18,7 @@ from bot.chat.base import DeliveryError
 from bot.chat.commands import Caller, Commands, Reply
 from bot.delivery.digest import Digest, DigestEntry, render_digest
 from bot.delivery.limits import SLACK
-from bot.httpserver import HttpServer
+from bot.http.server import HttpServer
 from bot.model import Alert
 from bot.store import queries
 

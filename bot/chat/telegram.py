@@ -45,7 +45,7 @@ from bot.chat.base import DeliveryError
 from bot.chat.commands import Caller, Commands, Reply
 from bot.delivery.digest import Digest, DigestEntry, render_digest
 from bot.delivery.limits import TELEGRAM
-from bot.httpserver import HttpServer
+from bot.http.server import HttpServer
 from bot.model import Alert
 
 log = logging.getLogger(__name__)

@@ -82,7 +82,7 @@ class Slow:
 
 
 async def test_metrics_count_each_delivery_on_its_own_platform_when_sends_overlap(tmp_path):
-    from bot.metrics import Metrics
+    from bot.http.metrics import Metrics
 
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/m.db")
     await migrate(engine)
