@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from datetime import datetime
 
 LANGUAGES = ("ar", "en")
@@ -93,3 +94,143 @@ class Alert:
     link: str
     published: datetime | None = None
     urgent: bool = False
+
+
+# ---------------------------------------------------------------- what the store keeps (rows and states)
+
+
+class DeliveryState(StrEnum):
+    """Where an alert (one chat, one story) stands in the outbox."""
+
+    PENDING = "pending"  # waiting to be claimed (first try or a retry at next_attempt_at)
+    CLAIMED = "claimed"  # a worker holds it until its lease ends
+    SENDING = "sending"  # handed to the platform: the outcome is unknown until marked
+    SENT = "sent"
+    FAILED = "failed"  # failed, retried at next_attempt_at
+    DEAD = "dead"  # given up (too many attempts, or a permanent error)
+    HELD = "held"  # waits for a digest or the end of quiet hours
+    DIGESTING = "digesting"  # held, and claimed by a worker that is sending the digest (with a lease)
+
+
+class SubscriptionKind(StrEnum):
+    WATCHLIST = "watchlist"
+    ENTITY = "entity"
+    PHRASE = "phrase"  # free words, normalized like aliases
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Target:
+    """What a chat may follow: a watchlist, an entity, or a phrase (free words)."""
+
+    kind: str  # a SubscriptionKind value
+    id: str  # watchlist id, entity id, or the normalized phrase
+
+
+@dataclass(frozen=True, slots=True)
+class Followed:
+    """What one chat follows among what an item mentions: why it gets the alert."""
+
+    watchlists: tuple[str, ...] = ()
+    entities: tuple[str, ...] = ()
+    phrases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FeedRow:
+    id: int
+    url: str
+    name: str
+    language: str | None
+    interval: int | None
+    etag: str | None
+    last_modified: str | None
+    error_count: int
+    next_check_at: datetime
+    last_success_at: datetime | None
+    last_error: str | None
+    active: bool
+    source: str = "config"
+    broken_since: datetime | None = None
+    asked_interval: int | None = None  # what the feed asked (max-age, <ttl>) on its last full answer
+
+
+@dataclass(frozen=True)
+class StoredItem:
+    id: int
+    item: Item
+    match: Match
+
+
+@dataclass(frozen=True)
+class RecentItem:
+    """What story grouping compares of an item already stored."""
+
+    id: int
+    story_id: int | None
+    canonical_url: str | None
+    fingerprint: str | None
+    language: str | None
+    entities: tuple[str, ...]
+    published_at: datetime | None
+    fetched_at: datetime
+
+
+@dataclass(frozen=True)
+class ChatRow:
+    id: int
+    platform: str
+    address: str
+    language: str
+    active: bool
+    muted_until: datetime | None
+    chat_type: str = "private"
+    digest: str = "immediate"
+    digest_time: str | None = None
+    timezone: str = "UTC"
+    quiet_start: str | None = None
+    quiet_end: str | None = None
+    next_digest_at: datetime | None = None
+
+    @property
+    def is_group(self) -> bool:
+        return self.chat_type != "private"
+
+
+@dataclass(frozen=True)
+class DeliveryJob:
+    id: int
+    attempts: int
+    chat: ChatRow
+    stored: StoredItem
+    followed: Followed
+    created_at: datetime | None = None
+    lease_until: datetime | None = None  # this claim's lease: also its token (start_sending checks it)
+
+
+@dataclass(frozen=True)
+class HeldAlert:
+    delivery_id: int
+    title: str
+    link: str
+    feed_name: str
+    followed: Followed
+
+
+@dataclass(frozen=True)
+class NoticeJob:
+    id: int
+    platform: str
+    address: str
+    key: str
+    params: dict
+    attempts: int
+    lease_until: datetime
+
+
+@dataclass(frozen=True)
+class ChatStatus:
+    feeds: int
+    failing: int
+    last_poll: datetime | None
+    sent_today: int
+    pending: int

@@ -1,0 +1,87 @@
+"""The one command table: every chat command, who may run it, where it exists, and its help text.
+
+Telegram's menu (setMyCommands), Slack's ``/rasad`` sub-commands, the dispatcher's permission checks and every help
+text are derived from this table, so they cannot drift apart."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.alerts.i18n import t
+
+PLATFORMS = frozenset({"telegram", "slack", "console"})
+
+
+class Who(StrEnum):
+    ANYONE = "anyone"  # reading: anyone in the chat
+    CHAT_ADMIN = "chat_admin"  # changes what the chat follows: in groups, the chat's administrators
+    BOT_ADMIN = "bot_admin"  # manages feeds: the bot administrators of the config
+
+
+@dataclass(frozen=True)
+class Command:
+    """``cmd.<name>`` is its one-line description and ``args.<name>`` its argument syntax (i18n, both languages)."""
+
+    name: str
+    who: Who = Who.ANYONE
+    platforms: frozenset[str] = PLATFORMS
+    menu: bool = True  # shown in a platform's command menu (Telegram)
+
+    def available_on(self, platform: str) -> bool:
+        return platform in self.platforms
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("start", platforms=frozenset({"telegram"})),
+    Command("help"),
+    Command("watch", Who.CHAT_ADMIN),
+    Command("unwatch", Who.CHAT_ADMIN),
+    Command("list"),
+    Command("watchlists"),
+    Command("lang", Who.CHAT_ADMIN),
+    Command("mute", Who.CHAT_ADMIN),
+    Command("unmute", Who.CHAT_ADMIN),
+    Command("digest", Who.CHAT_ADMIN),
+    Command("quiet", Who.CHAT_ADMIN),
+    Command("tz", Who.CHAT_ADMIN),
+    Command("export", platforms=frozenset({"telegram"})),  # answers with a file: Telegram only
+    Command("import", Who.CHAT_ADMIN, platforms=frozenset({"telegram"}), menu=False),  # a file's caption
+    Command("status"),
+    Command("feeds", Who.BOT_ADMIN, menu=False),
+    Command("addfeed", Who.BOT_ADMIN, menu=False),
+    Command("delfeed", Who.BOT_ADMIN, menu=False),
+)
+BY_NAME = {c.name: c for c in COMMANDS}
+
+
+def commands_for(platform: str) -> list[Command]:
+    return [c for c in COMMANDS if c.available_on(platform)]
+
+
+def menu_for(platform: str) -> list[Command]:
+    """What a platform shows in its command menu: everyone's commands, not the administrators' ones."""
+    return [c for c in commands_for(platform) if c.menu]
+
+
+def invocation(platform: str, name: str) -> str:
+    """How a user types the command: ``/watch`` on Telegram, ``/rasad watch`` on Slack."""
+    return f"/rasad {name}" if platform == "slack" else f"/{name}"
+
+
+def help_line(platform: str, command: Command, language: str) -> str:
+    args = t(language, f"args.{command.name}")
+    usage = f"{invocation(platform, command.name)} {args}".rstrip()
+    return f"{usage}: {t(language, f'cmd.{command.name}')}"
+
+
+def help_text(platform: str, language: str, bot_admin: bool = False, group: bool = False) -> str:
+    """Every command of this platform the caller may run, in the caller's language."""
+    lines = [t(language, "help.title")]
+    for command in commands_for(platform):
+        if command.who is Who.BOT_ADMIN and not bot_admin:
+            continue
+        lines.append(help_line(platform, command, language))
+    if group:
+        lines.append(t(language, "help.groups"))
+    return "\n".join(lines)
