@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 from datetime import datetime
+from enum import StrEnum
 
 LANGUAGES = ("ar", "en")
 ENTITY_TYPES = ("person", "organization", "place", "law", "resolution", "event", "topic")

@@ -29,8 +29,8 @@ from bot.extract.matcher import Matcher
 from bot.extract.mentions import find_mentions
 from bot.feeds.fetch import FetchError, cache_max_age, fetch, make_client
 from bot.feeds.parse import ParseError, parse_feed
-from bot.http.server import HttpServer
 from bot.http.metrics import Metrics
+from bot.http.server import HttpServer
 from bot.model import Entity
 from bot.rules.load import load_rules, rule_files
 from bot.store import queries
