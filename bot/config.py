@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from ruamel.yaml.comments import CommentedMap
 
-from bot.yamlfile import display_path, key_line, parse_yaml, plain, validation_errors
+from bot.yamlfile import CONFIG_LIMITS, YMap, display_path, key_line, plain, read_yaml_file, validation_errors
 
 DEFAULT_DATABASE = "sqlite+aiosqlite:///rasad.db"
 
@@ -137,13 +136,12 @@ def load_settings(path: str | Path | None, env: dict[str, str] | None = None) ->
         path = Path(path)
         file = display_path(path)
         try:
-            text = path.read_text(encoding="utf-8")
+            doc, problem = read_yaml_file(path, CONFIG_LIMITS)
         except OSError as exc:
             raise ConfigError([f"{file}:0: cannot read config: {exc.strerror or exc}"]) from None
-        doc, problem = parse_yaml(text)
         if problem is not None:
             raise ConfigError([f"{file}:{problem[0]}: {problem[1]}"])
-        if doc is not None and not isinstance(doc, CommentedMap):
+        if doc is not None and not isinstance(doc, YMap):
             raise ConfigError([f"{file}:1: the config must be a mapping of keys"])
         base_dir = path.resolve().parent
         try:

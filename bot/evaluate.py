@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.extract.matcher import Matcher
 from bot.rules.engine import firing_watchlists
 from bot.text.normalize import normalize_key
-from bot.yamlfile import display_path, item_line, parse_yaml, plain, validation_errors
+from bot.yamlfile import display_path, item_line, plain, read_yaml_file, validation_errors
 
 
 class EvalItem(BaseModel):
@@ -36,7 +36,7 @@ class EvalSetError(Exception):
 def load_eval_set(path: Path, known_entities: set[str] | None = None) -> list[EvalItem]:
     """Read the evaluation set; every problem is reported as file:line: message."""
     file = display_path(path)
-    doc, problem = parse_yaml(path.read_text(encoding="utf-8"))
+    doc, problem = read_yaml_file(path)
     if problem is not None:
         raise EvalSetError([f"{file}:{problem[0]}: {problem[1]}"])
     seq = (doc or {}).get("items") if isinstance(doc, dict) else None
@@ -283,7 +283,7 @@ def evaluate_stories(matcher: Matcher, path: Path) -> StoryReport:
 
     from bot.stories import StoryCandidate, canonical_url, fingerprint, same_story
 
-    doc, problem = parse_yaml(path.read_text(encoding="utf-8"))
+    doc, problem = read_yaml_file(path)
     if problem is not None:
         raise EvalSetError([f"{display_path(path)}:{problem[0]}: {problem[1]}"])
     base = datetime(2026, 1, 1)

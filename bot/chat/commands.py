@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -331,7 +332,8 @@ class Commands:
         if len(data) > MAX_IMPORT_BYTES:
             return Reply(t(lang, "import.too_large", max=MAX_IMPORT_BYTES // 1024), lang)
         matcher, _ = self.rules()
-        imported = import_subscriptions(data, filename, matcher)
+        # parsing is CPU work (bounded by IMPORT_LIMITS): in a thread, so other chats are answered meanwhile
+        imported = await asyncio.to_thread(import_subscriptions, data, filename, matcher, lang)
         if imported.errors:
             return Reply("\n".join([t(lang, "import.errors"), *imported.errors[:20]]), lang)
         merge = mode.strip().lower().startswith("merge")

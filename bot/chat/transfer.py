@@ -12,17 +12,28 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import yaml
 from pydantic import ValidationError
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from bot.alerts.i18n import t
 from bot.extract.matcher import Matcher
 from bot.rules.schema import TOP_LEVEL_KEYS, EntityRule, WatchlistRule
 from bot.text.normalize import normalize_key
-from bot.yamlfile import item_line, key_line, parse_yaml, plain, validation_errors
+from bot.yamlfile import (
+    YAMLLimits,
+    YMap,
+    YSeq,
+    item_line,
+    key_line,
+    parse_yaml,
+    plain,
+    resolve_plain,
+    validation_errors,
+)
 
 MAX_IMPORT_BYTES = 256 * 1024
+# an export of every shipped entity and watchlist and 200 phrases: 35 KB, 3,135 values, 5 levels deep
+IMPORT_LIMITS = YAMLLimits(max_bytes=MAX_IMPORT_BYTES, max_nodes=20_000, max_depth=10)
 
 
 @dataclass
@@ -46,64 +57,66 @@ def export_subscriptions(subs: list[tuple[str, str]], matcher: Matcher, language
     entities, phrases, watchlists = [], [], []
     for kind, target in subs:
         {"entity": entities, "phrase": phrases, "watchlist": watchlists}[kind].append(target)
-    doc = CommentedMap()
-    doc["version"] = 1
+    doc: dict = {"version": 1}
     taken: set[str] = set(matcher.entities) | set(matcher.watchlists)
     phrase_ids = []
     if phrases:
-        doc["entities"] = CommentedSeq()
+        doc["entities"] = []
         for phrase in phrases:
             ident = _slug(phrase, taken)
             phrase_ids.append(ident)
-            doc["entities"].append(CommentedMap(id=ident, type="topic", names=CommentedMap(
-                {"ar" if any("\u0600" <= c <= "\u06ff" for c in phrase) else "en": phrase})))
-    lists = CommentedSeq()
+            doc["entities"].append({"id": ident, "type": "topic", "names": {
+                "ar" if any("\u0600" <= c <= "\u06ff" for c in phrase) else "en": phrase}})
+    lists = []
     if entities or phrase_ids:
-        lists.append(CommentedMap(
-            id="chat-follows",
-            names=CommentedMap(en=t("en", "export.watchlist_name"), ar=t("ar", "export.watchlist_name")),
-            any=CommentedSeq(entities + phrase_ids)))
+        lists.append({"id": "chat-follows",
+                      "names": {"en": t("en", "export.watchlist_name"), "ar": t("ar", "export.watchlist_name")},
+                      "any": entities + phrase_ids})
     for wl_id in watchlists:
         wl = matcher.watchlists.get(wl_id)
         if wl is None:
             continue
-        entry = CommentedMap(id=wl.id, names=CommentedMap(wl.names))
+        entry = {"id": wl.id, "names": dict(wl.names)}
         for key in ("any", "all", "none"):
             if getattr(wl, key):
-                entry[key] = CommentedSeq(getattr(wl, key))
+                entry[key] = list(getattr(wl, key))
         lists.append(entry)
-    if len(lists):
+    if lists:
         doc["watchlists"] = lists
-    yaml = YAML()
-    yaml.default_flow_style = None
-    yaml.allow_unicode = True
-    from io import StringIO
-
-    out = StringIO()
-    out.write(f"# Rasad: subscriptions of this chat ({'ar' if language == 'ar' else 'en'}). "
-              "Send this file back with the caption /import.\n")
-    yaml.dump(doc, out)
-    return out.getvalue()
+    return (f"# Rasad: subscriptions of this chat ({'ar' if language == 'ar' else 'en'}). "
+            "Send this file back with the caption /import.\n"
+            + yaml.dump(doc, Dumper=_Dumper, allow_unicode=True, sort_keys=False, default_flow_style=None))
 
 
-def import_subscriptions(data: bytes, filename: str, matcher: Matcher) -> Imported:
-    """Parse an import file; every problem is an error ``file:line: message``, nothing is applied on errors."""
+class _Dumper(yaml.SafeDumper):
+    """PyYAML quotes a string that YAML 1.1 would read as another type (``no``, ``on``); this also quotes one
+    that YAML 1.2, as bot.yamlfile reads it, would (``0o17``, ``1e3``)."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "'" if value and not isinstance(resolve_plain(value), str) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def import_subscriptions(data: bytes, filename: str, matcher: Matcher, language: str = "en") -> Imported:
+    """Parse an import file; every problem is an error ``file:line: message``, nothing is applied on errors.
+
+    The YAML is parsed within IMPORT_LIMITS (size, values, nesting; no anchors or aliases), its refusals in
+    ``language``. Synchronous and CPU-bound: call it off the event loop."""
     result = Imported()
     file = filename or "import.yaml"
 
     def error(line: int, message: str) -> None:
         result.errors.append(f"{file}:{line}: {message}")
 
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        error(1, "the file is not UTF-8 text")
-        return result
-    doc, problem = parse_yaml(text)
+    doc, problem = parse_yaml(data, IMPORT_LIMITS, language)
     if problem is not None:
         error(*problem)
         return result
-    if not isinstance(doc, CommentedMap):
+    if not isinstance(doc, YMap):
         error(1, "expected a mapping with 'entities:' and/or 'watchlists:'")
         return result
     for key in doc:
@@ -116,7 +129,7 @@ def import_subscriptions(data: bytes, filename: str, matcher: Matcher) -> Import
         seq = doc.get(section)
         if seq is None:
             continue
-        if not isinstance(seq, CommentedSeq):
+        if not isinstance(seq, YSeq):
             error(key_line(doc, section, 1), f"'{section}' must be a list")
             continue
         for i, node in enumerate(seq):

@@ -6,13 +6,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import ValidationError
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from bot.model import Entity, Watchlist
 from bot.rules.lint import lint
 from bot.rules.schema import TOP_LEVEL_KEYS, EntityRule, WatchlistRule
 from bot.text.normalize import normalize_key
-from bot.yamlfile import display_path, item_line, key_line, parse_yaml, plain, validation_errors
+from bot.yamlfile import (
+    RULES_LIMITS,
+    YAMLLimits,
+    YMap,
+    YSeq,
+    display_path,
+    item_line,
+    key_line,
+    plain,
+    read_yaml_file,
+    validation_errors,
+)
 
 
 @dataclass
@@ -29,8 +39,9 @@ class Rules:
 
 
 class _Loader:
-    def __init__(self) -> None:
+    def __init__(self, limits: YAMLLimits = RULES_LIMITS) -> None:
         self.rules = Rules()
+        self.limits = limits
         self.first_seen: dict[str, str] = {}  # id → "file:line" where it was first defined
         # (file, line, watchlist id, field, referenced id) checked once every entity is known
         self.refs: list[tuple[str, int, str, str, str]] = []
@@ -42,17 +53,16 @@ class _Loader:
         file = display_path(path)
         self.rules.files.append(path)
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            doc, problem = read_yaml_file(path, self.limits)
+        except OSError as exc:
             self.error(file, 1, f"cannot read file: {exc}")
             return
-        doc, problem = parse_yaml(text)
         if problem is not None:
             self.error(file, *problem)
             return
         if doc is None:
             return
-        if not isinstance(doc, CommentedMap):
+        if not isinstance(doc, YMap):
             self.error(file, 1, "a rules file must be a mapping with 'entities:' and/or 'watchlists:'")
             return
         for key in doc:
@@ -67,12 +77,12 @@ class _Loader:
             if section not in doc or doc[section] is None:
                 continue
             seq = doc[section]
-            if not isinstance(seq, CommentedSeq):
+            if not isinstance(seq, YSeq):
                 self.error(file, key_line(doc, section, 1), f"'{section}' must be a list")
                 continue
             for i, node in enumerate(seq):
                 line = item_line(seq, i, key_line(doc, section, 1))
-                if not isinstance(node, CommentedMap):
+                if not isinstance(node, YMap):
                     self.error(file, line, f"each item of '{section}' must be a mapping")
                     continue
                 handler(file, line, node)
@@ -85,7 +95,7 @@ class _Loader:
         self.first_seen[ident] = where
         return True
 
-    def _entity(self, file: str, line: int, node: CommentedMap) -> None:
+    def _entity(self, file: str, line: int, node: YMap) -> None:
         ident = node.get("id")
         where = f"entity {ident!r}" if isinstance(ident, str) else "entity"
         try:
@@ -113,7 +123,7 @@ class _Loader:
             source=f"{file}:{line}",
         )
 
-    def _watchlist(self, file: str, line: int, node: CommentedMap) -> None:
+    def _watchlist(self, file: str, line: int, node: YMap) -> None:
         ident = node.get("id")
         where = f"watchlist {ident!r}" if isinstance(ident, str) else "watchlist"
         try:
@@ -149,10 +159,12 @@ def rule_files(directory: Path) -> list[Path]:
     return sorted(p for pattern in ("*.yaml", "*.yml") for p in directory.rglob(pattern) if p.is_file())
 
 
-def load_rules(directory: str | Path) -> Rules:
-    """Every ``*.yaml`` under ``directory``; never raises for bad content, errors are in ``Rules.errors``."""
+def load_rules(directory: str | Path, limits: YAMLLimits = RULES_LIMITS) -> Rules:
+    """Every ``*.yaml`` under ``directory``; never raises for bad content, errors are in ``Rules.errors``.
+
+    Each file is parsed within ``limits`` (size, values, nesting; no anchors or aliases)."""
     directory = Path(directory)
-    loader = _Loader()
+    loader = _Loader(limits)
     if not directory.is_dir():
         loader.error(display_path(directory), 0, "rules directory not found")
         return loader.rules

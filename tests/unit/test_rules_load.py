@@ -141,3 +141,22 @@ entities:
     assert "'في'" in warnings
     assert "shared by entities a, b" in warnings
     assert "'UN'" not in warnings  # capitals are safe: they match only capitals
+
+
+def test_yaml_1_2_words_stay_words(write_rules):
+    """`NO` (Norway), `on`, `yes` are strings as in YAML 1.2, not booleans; an unquoted `version: 1` is the number."""
+    text = ("version: 1\nentities:\n  - id: norway\n    type: place\n    names: {en: Norway, ar: النرويج}\n"
+            "    aliases: {en: [NO, Kingdom of Norway]}\n    match_case: true\n  - id: on-topic\n    type: topic\n"
+            "    names: {en: on}\n    aliases: {en: [yes]}\n")
+    rules = load_rules(write_rules({"a.yaml": text}))
+    assert rules.errors == []
+    assert rules.entities["norway"].aliases["en"] == ("NO", "Kingdom of Norway")
+    assert rules.entities["on-topic"].names == {"en": "on"} and rules.entities["on-topic"].aliases["en"] == ("yes",)
+
+
+def test_an_anchor_is_an_error_with_its_line(write_rules):
+    anchored = GOOD.replace("names: {en: Caesar Act, ar: قانون قيصر}", "names: &n {en: Caesar Act, ar: قانون قيصر}")
+    rules = load_rules(write_rules({"a.yaml": anchored, "b.yaml": GOOD.replace("caesar", "other").replace(
+        "unsc-2254", "unsc-9999")}))
+    assert [e.split("rules/", 1)[-1] for e in rules.errors] == [
+        "a.yaml:5: YAML anchors and aliases (&n, *n) are not accepted: write each value out in full"]
