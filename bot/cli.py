@@ -97,8 +97,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         return 1
     rules_dir = Path(args.rules) if args.rules else settings.rules_dir
     rules = load_rules(rules_dir)
-    _print_errors(rules.errors)
-    _print_errors(rules.warnings)
+    warnings = settings.warnings + rules.warnings
+    _print_errors(rules.errors, sys.stdout)
+    _print_errors(warnings, sys.stdout)
     errors = list(rules.errors)
     if not rules.errors and settings.console.watchlists != "all":
         for wl in settings.console.watchlists:
@@ -107,10 +108,10 @@ def cmd_check(args: argparse.Namespace) -> int:
                 print(msg)
                 errors.append(msg)
     if errors:
-        print(f"{len(errors)} error(s), {len(rules.warnings)} warning(s)", file=sys.stderr)
+        print(f"{len(errors)} error(s), {len(warnings)} warning(s)", file=sys.stderr)
         return 1
     print(f"ok: {len(rules.entities)} entities, {len(rules.watchlists)} watchlists in {len(rules.files)} files, "
-          f"{len(settings.feeds)} feeds configured, {len(rules.warnings)} warning(s)", file=sys.stderr)
+          f"{len(settings.feeds)} feeds configured, {len(warnings)} warning(s)", file=sys.stderr)
     return 0
 
 

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from bot.yamlfile import CONFIG_LIMITS, YMap, display_path, key_line, plain, read_yaml_file, validation_errors
 
@@ -101,6 +101,12 @@ class Settings(_Strict):
     slack_signing_secret: str | None = Field(default=None, exclude=True, repr=False)
     # not from YAML: where the file was, to resolve relative paths
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
+    # not from YAML: lint warnings of the file (``file:line: warning: ...``), set by load_settings
+    _warnings: list[str] = PrivateAttr(default_factory=list)
+
+    @property
+    def warnings(self) -> list[str]:
+        return self._warnings
 
     @field_validator("feeds")
     @classmethod
@@ -125,6 +131,29 @@ class Settings(_Strict):
         if "://" in url:
             return url
         return str(self.resolve_path(url))
+
+
+def _interval_warnings(settings: Settings, doc: YMap | None, file: str) -> list[str]:
+    """Intervals the poller will not use as written: it keeps every interval within poll.min/max_interval."""
+    poll, out = settings.poll, []
+    poll_node = doc.get("poll") if isinstance(doc, YMap) else None
+    feed_nodes = doc.get("feeds") if isinstance(doc, YMap) else None
+
+    def check(where: str, interval: int, line: int) -> None:
+        if interval < poll.min_interval:
+            out.append(f"{file}:{line}: warning: {where}: {interval} s is below poll.min_interval "
+                       f"({poll.min_interval} s), so it is polled every {poll.min_interval} s")
+        elif interval > poll.max_interval:
+            out.append(f"{file}:{line}: warning: {where}: {interval} s is above poll.max_interval "
+                       f"({poll.max_interval} s), so it is polled every {poll.max_interval} s")
+
+    check("poll.interval", poll.interval, key_line(poll_node, "interval", key_line(doc, "poll", 1)))
+    for i, feed in enumerate(settings.feeds):
+        if feed.interval is not None:
+            node = feed_nodes[i] if isinstance(feed_nodes, list) and i < len(feed_nodes) else None
+            check(f"feeds.{i}.interval (feed {feed.name!r})", feed.interval,
+                  key_line(node, "interval", key_line(doc, "feeds", 1)))
+    return out
 
 
 def load_settings(path: str | Path | None, env: dict[str, str] | None = None) -> Settings:
@@ -153,6 +182,7 @@ def load_settings(path: str | Path | None, env: dict[str, str] | None = None) ->
             settings = Settings.model_validate({**raw, "base_dir": base_dir})
         except ValidationError as exc:
             raise ConfigError([f"{file}:{line}: {msg}" for line, msg in validation_errors(exc, doc, 1)]) from None
+        settings._warnings = _interval_warnings(settings, doc, file)
     else:
         settings = Settings.model_validate({**data, "base_dir": base_dir})
     if env.get("DATABASE_URL"):

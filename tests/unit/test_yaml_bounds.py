@@ -14,6 +14,7 @@ from bot.alerts.i18n import t
 from bot.chat.commands import Caller, Commands
 from bot.chat.resolve import Resolver
 from bot.chat.transfer import IMPORT_LIMITS, import_subscriptions
+from bot.cli import main as cli_main
 from bot.config import ConfigError, load_settings
 from bot.extract.matcher import Matcher
 from bot.rules.load import load_rules
@@ -222,6 +223,21 @@ def test_config_bomb_and_size_are_refused_with_lines(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_settings(config, env={})
     assert "config.yaml:1: file too large" in info.value.messages[0]
+
+
+def test_check_warns_about_intervals_outside_the_poll_bounds(tmp_path, capsys):
+    config = tmp_path / "config.yaml"
+    config.write_text(f"rules: {RULES}\nfeeds:\n  - name: Fast\n    url: a.xml\n    interval: 20\n"
+                      "  - name: Normal\n    url: b.xml\n    interval: 300\n"
+                      "  - {name: Slow, url: c.xml, interval: 86400}\npoll:\n  min_interval: 30\n")
+    assert cli_main(["check", "--config", str(config)]) == 0  # warnings do not fail the check
+    out = capsys.readouterr()
+    lines = out.out.splitlines()
+    assert any(line.endswith("config.yaml:5: warning: feeds.0.interval (feed 'Fast'): 20 s is below "
+                             "poll.min_interval (30 s), so it is polled every 30 s") for line in lines)
+    assert any(line.endswith("config.yaml:9: warning: feeds.2.interval (feed 'Slow'): 86400 s is above "
+                             "poll.max_interval (21600 s), so it is polled every 21600 s") for line in lines)
+    assert not any("Normal" in line for line in lines) and "2 warning(s)" in out.err
 
 
 def test_read_yaml_file_reads_within_the_cap(tmp_path):
