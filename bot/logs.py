@@ -1,34 +1,78 @@
-"""Logging: plain or JSON (LOG_FORMAT=json), and secrets from the environment never printed."""
+"""Logging: plain or JSON (LOG_FORMAT=json), and secrets never printed.
+
+Two layers, both on the one handler every logger's records reach (so slack_bolt's and slack_sdk's too): the
+values of secret environment variables become ``[redacted]``, and so does what looks like a secret whatever
+its source: Slack tokens (``xoxb-…``, ``xoxp-…``, ``xapp-…``), Telegram bot tokens, and the values of
+``token=`` / ``response_url=`` pairs (form-encoded or in a dict's repr), which slack_bolt writes at INFO when it
+refuses a request ("Invalid request signature detected (... body: token=...&response_url=...)"). The final line,
+tracebacks included, is redacted once more by the formatter.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
+import re
 import sys
 import time
 
 SECRET_VARIABLES = ("TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN",
                     "SLACK_SIGNING_SECRET")
 CONTEXT_FIELDS = ("feed", "item", "chat", "delivery", "platform", "role")
+REDACTED = "[redacted]"
+
+_PATTERNS = (
+    # token=..., response_url=..., 'token': '...', "bot_token": "..." (any key ending in "token", and response_url)
+    re.compile(r"""(?P<key>\b\w*(?:token|response_url)["']?\s*[=:]\s*["']?)(?!\[redacted\])[^\s&"',;)}\]\\]+""",
+               re.I),
+    re.compile(r"\bxox[a-z]-[A-Za-z0-9-]+"),  # Slack bot, user, app-configuration tokens
+    re.compile(r"\bxapp-[A-Za-z0-9-]+"),  # Slack app-level tokens (Socket Mode)
+    re.compile(r"(?<![0-9])[0-9]{6,12}:[A-Za-z0-9_-]{30,}"),  # Telegram bot tokens (also after "/bot")
+)
+
+
+def redact(text: str, secrets: list[str] | tuple[str, ...] = ()) -> str:
+    """``text`` with the given secret values and anything that looks like a token replaced by ``[redacted]``."""
+    for secret in secrets:
+        text = text.replace(secret, REDACTED)
+    for pattern in _PATTERNS:
+        if pattern.groups:
+            text = pattern.sub(lambda m: m.group("key") + REDACTED, text)
+        else:
+            text = pattern.sub(REDACTED, text)
+    return text
 
 
 class RedactSecrets(logging.Filter):
-    """Replaces the values of secret environment variables (and database passwords) in every record."""
+    """Replaces the values of secret environment variables, Slack and Telegram tokens, and ``token=`` /
+    ``response_url=`` values in every record (see ``redact``)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.secrets = [v for v in (os.environ.get(k, "") for k in SECRET_VARIABLES) if len(v) >= 8]
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            message = record.getMessage()
-            redacted = message
-            for secret in self.secrets:
-                redacted = redacted.replace(secret, "[redacted]")
-            if redacted != message:
-                record.msg, record.args = redacted, ()
+        message = record.getMessage()
+        redacted = redact(message, self.secrets)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
         return True
+
+
+class _Redacting:
+    """Mixed into a formatter: the finished line (exception and stack text included) is redacted too."""
+
+    secrets: list[str]
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record), self.secrets)
+
+
+class RedactingFormatter(_Redacting, logging.Formatter):
+    def __init__(self, *args, secrets: list[str] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.secrets = secrets or []
 
 
 class JsonFormatter(logging.Formatter):
@@ -47,13 +91,21 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False)
 
 
+class RedactingJsonFormatter(_Redacting, JsonFormatter):
+    def __init__(self, *args, secrets: list[str] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.secrets = secrets or []
+
+
 def setup(level: int) -> None:
     handler = logging.StreamHandler(sys.stderr)
+    secrets = RedactSecrets()
     if os.environ.get("LOG_FORMAT", "").lower() == "json":
-        handler.setFormatter(JsonFormatter())
+        handler.setFormatter(RedactingJsonFormatter(secrets=secrets.secrets))
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactSecrets())
+        handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s",
+                                                secrets=secrets.secrets))
+    handler.addFilter(secrets)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

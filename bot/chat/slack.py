@@ -12,10 +12,11 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alerts.compose import RLM, clip, isolate, render_text
+from bot.alerts.compose import RLM, clean, clip, fit, isolated, safe_link
 from bot.alerts.i18n import t
 from bot.chat.base import DeliveryError
 from bot.chat.commands import Caller, Commands, Reply
+from bot.config import ConfigError
 from bot.delivery.digest import Digest, DigestEntry, render_digest
 from bot.delivery.limits import SLACK
 from bot.http.server import HttpServer
@@ -32,11 +33,73 @@ CHANNEL_GONE = {"channel_not_found", "not_in_channel", "is_archived", "account_i
 RETRYABLE = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 MAX_SECTION = 3000
 MAX_HEADER = 150
+MAX_BUTTON = 75
+MAX_FALLBACK = 3000  # the message's `text` (Slack allows more; it is the notification and fallback text)
+
+
+# How feed text is made safe in Slack (see README, Slack):
+# - `& < >` become `&amp; &lt; &gt;` in every text field (mrkdwn, plain_text, the message's `text`), so no
+#   `<!channel>`, `<@U…>` or `<url|label>` can come from a feed;
+# - in mrkdwn (the `text` fallback, sections, context, App Home) the formatting characters of feed text become
+#   look-alikes, because mrkdwn has no escape for them and a zero-width space would *enable* formatting:
+#   `*` → ∗ (U+2217), `_` → ˍ (U+02CD), `~` → ∼ (U+223C), `` ` `` → ˋ (U+02CB), and the full-width ＊ ＿ ｀
+#   likewise; a `>` (or ＞) that starts a line gets a soft hyphen before it, so it is no block quote;
+# - mrkdwn text objects carry `"verbatim": true` (no automatic linking of names or mentions), plain_text ones
+#   `"emoji": false`; messages are posted with `parse="none"` and `link_names=False`;
+# - links the bot builds, `<url|label>`: the url only http(s), with `& < > |` and white space encoded, the
+#   label escaped like any feed text with `|` as ∣ (U+2223).
+_LOOKALIKES = str.maketrans({"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb",
+                             "\uff0a": "\ufe61", "\uff3f": "\u2e0f", "\uff40": "\u02cb"})
+_LEADING_QUOTE = re.compile(r"(^|\n)(&gt;|\uff1e)")
+SHY = "\u00ad"
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,30}$")
 
 
 def mrkdwn_escape(text: str) -> str:
-    """Slack's three control characters; the rest of feed text is shown as written."""
+    """Slack's three control characters as entities (the bot's own text: its formatting stays)."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def feed_mrkdwn(text: str) -> str:
+    """Feed text for a mrkdwn field: cleaned, `& < >` escaped, formatting characters as look-alikes."""
+    escaped = mrkdwn_escape(clean(text).translate(_LOOKALIKES))
+    return _LEADING_QUOTE.sub(lambda m: m.group(1) + SHY + m.group(2), escaped)
+
+
+def feed_plain(text: str) -> str:
+    """Feed text for a plain_text field (header, button label): cleaned, `& < >` escaped."""
+    return mrkdwn_escape(clean(text))
+
+
+def slack_url(link: str) -> str:
+    """A link for `<url|label>`, or "": http(s) only; `& < > |` encoded so nothing can end the link early."""
+    link = safe_link(link)
+    return link.replace("&", "&amp;").replace("<", "%3C").replace(">", "%3E").replace("|", "%7C")
+
+
+def mrkdwn_link(link: str, label: str) -> str:
+    """`<url|label>` with a feed's url made safe; ``label`` is mrkdwn already escaped (``feed_mrkdwn``,
+    ``mrkdwn_escape``), its `|` shown as ∣. The label alone when the link is not fit to be linked."""
+    text = label.replace("|", "\u2223")
+    url = slack_url(link)
+    return f"<{url}|{text}>" if url else text
+
+
+def _mrkdwn(text: str) -> dict:
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
+def _plain(text: str) -> dict:
+    return {"type": "plain_text", "text": text, "emoji": False}
+
+
+def _fitted(text: str, limit: int, render) -> str:
+    """``render(text)``, with ``text`` clipped before rendering until the result is at most ``limit`` long."""
+    out = render(text)
+    while len(out) > limit and text:
+        text = clip(text, min(len(text) - 1, limit) * 2 // 3) if len(text) > 2 else ""
+        out = render(text)
+    return out
 
 
 def _rtl(text: str, lang: str) -> str:
@@ -44,31 +107,74 @@ def _rtl(text: str, lang: str) -> str:
 
 
 def render_blocks(alert: Alert) -> list[dict]:
-    """Block Kit: header, headline, source, matched entities, snippet, link — within Slack's limits."""
+    """Block Kit: header, headline, source, matched entities, snippet, link — within Slack's limits.
+
+    Each field is shortened as text before it is escaped, so an entity or a `<url|label>` is never cut."""
     lang = alert.language
     sep = t(lang, "list.separator")
-    header_text = sep.join(alert.watchlist_names) if alert.watchlist_names else sep.join(alert.entity_names)
-    blocks: list[dict] = [{"type": "header", "text": {"type": "plain_text", "emoji": True,
-                                                      "text": clip(f"🔔 {header_text}", MAX_HEADER)}}]
-    blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _rtl(
-        clip(f"*{mrkdwn_escape(isolate(alert.headline, lang))}*", MAX_SECTION), lang)}})
-    source = mrkdwn_escape(isolate(alert.source, lang))
+    header_names = alert.watchlist_names or alert.entity_names
+    header = _fitted(sep.join(clean(n) for n in header_names), MAX_HEADER, lambda h: feed_plain(f"🔔 {h}"))
+    blocks: list[dict] = [{"type": "header", "text": _plain(header)}]
+    headline = _fitted(alert.headline, MAX_SECTION, lambda h: _rtl(f"*{isolated(h, lang, feed_mrkdwn)}*", lang))
+    blocks.append({"type": "section", "text": _mrkdwn(headline)})
     when = alert.published.strftime("%Y-%m-%d %H:%M") if alert.published else None
-    source_line = (t(lang, "alert.source_dated", source=source, date=when) if when
-                   else t(lang, "alert.source", source=source))
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _rtl(source_line, lang)}]})
+
+    def source_line(source: str) -> str:
+        source = isolated(source, lang, feed_mrkdwn)
+        return _rtl(t(lang, "alert.source_dated", source=source, date=when) if when
+                    else t(lang, "alert.source", source=source), lang)
+
+    blocks.append({"type": "context", "elements": [_mrkdwn(_fitted(alert.source, MAX_SECTION, source_line))]})
     if alert.entity_names:
-        names = sep.join(mrkdwn_escape(isolate(n, lang)) for n in alert.entity_names[:10])
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _rtl(
-            clip(t(lang, "alert.mentions", entities=names), MAX_SECTION), lang)}})
+        names = [clean(n) for n in alert.entity_names[:10]]
+
+        def mentions(per_name: int | None) -> str:
+            shown = [clip(n, per_name) for n in names] if per_name else names
+            return _rtl(t(lang, "alert.mentions", entities=sep.join(isolated(n, lang, feed_mrkdwn) for n in shown)),
+                        lang)
+
+        text = mentions(None)
+        if len(text) > MAX_SECTION:  # names are short in practice; if not, each gets its share (×5 for `&amp;`)
+            text = mentions(MAX_SECTION // (6 * len(names)))
+        blocks.append({"type": "section", "text": _mrkdwn(text)})
     if alert.snippet:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _rtl(
-            clip(f"> {mrkdwn_escape(isolate(alert.snippet, lang))}", MAX_SECTION), lang)}})
-    if alert.link.startswith(("http://", "https://")):
-        label = t(lang, "alert.read", link="").rstrip(": ").rstrip()
-        blocks.append({"type": "section", "text": {"type": "mrkdwn",
-                                                   "text": f"<{alert.link.replace('|', '%7C')}|{label}>"}})
+        snippet = _fitted(alert.snippet, MAX_SECTION, lambda x: _rtl(f"> {isolated(x, lang, feed_mrkdwn)}", lang))
+        blocks.append({"type": "section", "text": _mrkdwn(snippet)})
+    label = mrkdwn_escape(t(lang, "alert.read", link="").rstrip(": ").rstrip())
+    link = _rtl(mrkdwn_link(alert.link, label), lang) if slack_url(alert.link) else ""
+    if link and len(link) <= MAX_SECTION:  # a link too long once encoded is left out; the alert still goes
+        blocks.append({"type": "section", "text": _mrkdwn(link)})
     return blocks[:50]
+
+
+def _fallback(alert: Alert) -> str:
+    lang = alert.language
+    sep = t(lang, "list.separator")
+
+    def iso(text: str) -> str:
+        return isolated(text, lang, feed_mrkdwn)
+
+    if alert.watchlist_names:
+        header = t(lang, "alert.header", watchlists=sep.join(iso(n) for n in alert.watchlist_names))
+    else:
+        header = t(lang, "alert.header_entities", entities=sep.join(iso(n) for n in alert.entity_names[:4]))
+    when = alert.published.strftime("%Y-%m-%d %H:%M") if alert.published else None
+    source = (t(lang, "alert.source_dated", source=iso(alert.source), date=when) if when
+              else t(lang, "alert.source", source=iso(alert.source)))
+    lines = [header, iso(alert.headline), source]
+    if alert.watchlist_names and alert.entity_names:
+        lines.append(t(lang, "alert.mentions", entities=sep.join(iso(n) for n in alert.entity_names[:4])))
+    if alert.snippet:
+        lines.append(f"«{iso(alert.snippet)}»" if lang == "ar" else f"“{iso(alert.snippet)}”")
+    if slack_url(alert.link):
+        lines.append(mrkdwn_link(alert.link, mrkdwn_escape(t(lang, "alert.read", link="").rstrip(": ").rstrip())))
+    return _rtl("\n".join(lines), lang)
+
+
+def render_fallback(alert: Alert) -> str:
+    """The message's `text` (mrkdwn: notifications, clients without blocks), feed text escaped like the blocks'
+    and shortened as text, never cut as markup, to ``MAX_FALLBACK``."""
+    return fit(alert, _fallback, lambda text: len(text) <= MAX_FALLBACK, cap=MAX_FALLBACK)
 
 
 def _reply_blocks(reply: Reply, origin: str) -> list[dict] | None:
@@ -78,9 +184,15 @@ def _reply_blocks(reply: Reply, origin: str) -> list[dict] | None:
     for i, button in enumerate(b for row in reply.buttons for b in row):
         value = f"{button.data}|{origin}" if button.data == "w:p" else button.data
         elements.append({"type": "button", "action_id": f"rasad_choice_{i}", "value": value[:2000],
-                         "text": {"type": "plain_text", "text": clip(button.label, 75), "emoji": True}})
-    return [{"type": "section", "text": {"type": "mrkdwn", "text": _rtl(mrkdwn_escape(reply.text), reply.language)}},
-            {"type": "actions", "elements": elements[:25]}]
+                         "text": _plain(_fitted(clean(button.label), MAX_BUTTON, feed_plain))})
+    text = _fitted(reply.text, MAX_SECTION, lambda x: _rtl(mrkdwn_escape(x), reply.language))
+    return [{"type": "section", "text": _mrkdwn(text)}, {"type": "actions", "elements": elements[:25]}]
+
+
+def _error_code(exc: SlackApiError) -> str:
+    response = exc.response
+    error = response.get("error") if response is not None else None
+    return str(error or (response.status_code if response is not None else "no answer"))
 
 
 class SlackAdapter:
@@ -109,13 +221,23 @@ class SlackAdapter:
     # ------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        auth = await self.client.auth_test()
+        """Checks the tokens first: one refused by Slack stops the start with one clear line (ConfigError)."""
+        try:
+            auth = await self.client.auth_test()
+        except SlackApiError as exc:
+            raise ConfigError([f"SLACK_BOT_TOKEN was refused by Slack ({_error_code(exc)})"]) from None
+        except (ClientError, TimeoutError) as exc:
+            raise ConfigError([f"Slack could not be reached at {self.client.base_url} "
+                               f"({type(exc).__name__}: {exc})"]) from None
         log.info("slack: connected to team %s as %s", auth.get("team"), auth.get("user"))
         if self._app_token:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
             self._socket = AsyncSocketModeHandler(self.app, self._app_token)
-            await self._socket.connect_async()
+            try:
+                await self._socket.connect_async()
+            except SlackApiError as exc:
+                raise ConfigError([f"SLACK_APP_TOKEN was refused by Slack ({_error_code(exc)})"]) from None
             log.info("slack: socket mode connected")
         else:
             log.info("slack: HTTP mode, requests at %s (signature checked)", EVENTS_PATH)
@@ -132,8 +254,8 @@ class SlackAdapter:
 
     async def send_alert(self, address: str, alert: Alert) -> None:
         try:
-            await self.client.chat_postMessage(channel=address, text=clip(render_text(alert), 3000),
-                                               blocks=render_blocks(alert), unfurl_links=False, unfurl_media=False)
+            await self.client.chat_postMessage(channel=address, text=render_fallback(alert), blocks=render_blocks(alert),
+                                               unfurl_links=False, unfurl_media=False, parse="none", link_names=False)
         except SlackApiError as exc:
             error = exc.response.get("error", "") if exc.response is not None else ""
             status = exc.response.status_code if exc.response is not None else 0
@@ -151,19 +273,30 @@ class SlackAdapter:
             raise DeliveryError(f"slack network: {type(exc).__name__}: {exc}") from None
 
     async def send_digest(self, address: str, digest: Digest) -> None:
-        def line(entry: DigestEntry) -> str:
-            title = mrkdwn_escape(entry.headline)
-            if entry.link.startswith(("http://", "https://")):
-                title = f"<{entry.link.replace('|', '%7C')}|{title}>"
-            return f"• {title} ({mrkdwn_escape(entry.source)})"
+        """Messages of at most 3,000 characters, split between lines (never inside a `<url|label>` or an entity),
+        feed text escaped like an alert's."""
+        lang = digest.language
 
-        for part in render_digest(digest, MAX_SECTION - 100, line):
-            await self.client.chat_postMessage(channel=address, text=_rtl(part, digest.language),
-                                               unfurl_links=False, unfurl_media=False)
+        def line(entry: DigestEntry) -> str:
+            title = mrkdwn_link(entry.link, isolated(entry.headline, lang, feed_mrkdwn))
+            return f"• {title} ({isolated(entry.source, lang, feed_mrkdwn)})"
+
+        parts = render_digest(digest, MAX_FALLBACK, line, group=lambda name: isolated(name, lang, feed_mrkdwn),
+                              prefix=RLM if lang == "ar" else "")
+        for part in parts:
+            await self.client.chat_postMessage(channel=address, text=part, unfurl_links=False, unfurl_media=False,
+                                               parse="none", link_names=False)
 
     async def send_notice(self, address: str, text: str) -> None:
-        """To a user id: Slack opens the app's direct-message conversation with that person."""
-        await self.client.chat_postMessage(channel=address, text=mrkdwn_escape(text))
+        """To a user id (Slack opens the app's direct-message conversation with that person). A notice may quote a
+        feed's name, address or error: a plain_text block shows it as written; the `text` fallback is escaped."""
+        def lines(escape):
+            return lambda x: "\n".join(escape(line) for line in x.split("\n"))
+
+        await self.client.chat_postMessage(
+            channel=address, text=_fitted(text, MAX_FALLBACK, lines(feed_mrkdwn)),
+            blocks=[{"type": "section", "text": _plain(_fitted(text, MAX_SECTION, lines(feed_plain)))}],
+            unfurl_links=False, unfurl_media=False, parse="none", link_names=False)
 
     # ------------------------------------------------------------ the slash command
 
@@ -214,6 +347,8 @@ class SlackAdapter:
                     names.append(matcher.entities[target].name("en"))
                 else:
                     names.append(f"«{target}»")
-            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": clip(
-                f"<#{channel}>: {mrkdwn_escape(', '.join(names))}", MAX_SECTION)}})
+            # a channel id from the store is linked only when it looks like one; names and phrases are escaped
+            where = f"<#{channel}>" if _CHANNEL_ID.match(channel) else feed_mrkdwn(channel)
+            text = _fitted(", ".join(clean(n) for n in names), MAX_SECTION, lambda x, at=where: f"{at}: {feed_mrkdwn(x)}")
+            blocks.append({"type": "section", "text": _mrkdwn(text)})
         await client.views_publish(user_id=event["user"], view={"type": "home", "blocks": blocks[:50]})

@@ -39,7 +39,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.alerts.compose import RLM, clip, entity_list, isolate
+from bot.alerts.compose import RLM, clean, entity_list, fit, isolated, safe_link
 from bot.alerts.i18n import t
 from bot.chat.base import DeliveryError
 from bot.chat.commands import Caller, Commands, Reply
@@ -51,6 +51,7 @@ from bot.model import Alert
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE = 4096
+MAX_CAPTION = 1024
 WEBHOOK_PATH = "/telegram/webhook"
 UPDATES = ["message", "channel_post", "callback_query"]
 DEFAULT_API_URL = "https://api.telegram.org"
@@ -67,16 +68,35 @@ class ChatMovedError(DeliveryError):
 
 
 def _esc(text: str) -> str:
-    return html.escape(text, quote=False)
+    """Text for Telegram's HTML: cleaned of bidi and control characters, then ``& < >`` as entities."""
+    return html.escape(clean(text), quote=False)
 
 
-def render_html(alert: Alert) -> str:
-    """The alert in Telegram's HTML: every piece of feed text escaped; Arabic alerts right-to-left."""
+def _esc_lines(text: str) -> str:
+    """Like ``_esc``, keeping the line breaks of the bot's own multi-line text."""
+    return "\n".join(_esc(line) for line in text.split("\n"))
+
+
+def _attr(value: str) -> str:
+    """A double-quoted attribute value (href): ``& < > "`` as the entities Telegram knows."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def utf16_len(text: str) -> int:
+    """Length as Telegram may count it (UTF-16 code units): never less than the number of characters."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _fits(limit: int):
+    return lambda text: utf16_len(text) <= limit
+
+
+def _html(alert: Alert) -> str:
     lang = alert.language
     sep = t(lang, "list.separator")
 
     def iso(text: str) -> str:
-        return _esc(isolate(text, lang))
+        return isolated(text, lang, _esc)
 
     if alert.watchlist_names:
         header = t(lang, "alert.header", watchlists=sep.join(iso(n) for n in alert.watchlist_names))
@@ -93,20 +113,54 @@ def render_html(alert: Alert) -> str:
     if alert.snippet:
         snippet = iso(alert.snippet)
         lines.append(f"<i>«{snippet}»</i>" if lang == "ar" else f"<i>“{snippet}”</i>")
-    if alert.link and alert.link.startswith(("http://", "https://")):
+    link = safe_link(alert.link)
+    if link:
         label = _esc(t(lang, "alert.read", link="")).rstrip(": ").rstrip()
-        lines.append(f'<a href="{html.escape(alert.link, quote=True)}">{label}</a>')
+        lines.append(f'<a href="{_attr(link)}">{label}</a>')
     if lang == "ar":
         lines = [RLM + line for line in lines]
-    text = "\n".join(lines)
-    return text if len(text) <= MAX_MESSAGE else clip(text, MAX_MESSAGE)
+    return "\n".join(lines)
 
 
-def render_reply(reply: Reply) -> str:
-    text = _esc(reply.text)
-    if reply.language == "ar":
-        text = "\n".join(RLM + line for line in text.split("\n"))
-    return text[:MAX_MESSAGE]
+def render_html(alert: Alert) -> str:
+    """The alert in Telegram's HTML: every piece of feed text escaped; Arabic alerts right-to-left.
+
+    At most 4,096 UTF-16 units: when longer, the feed text is shortened and the alert rendered again (a link
+    too long is dropped first), so a tag or an entity is never cut and the alert still goes out."""
+    return fit(alert, _html, _fits(MAX_MESSAGE), cap=MAX_MESSAGE)
+
+
+def _clip_keeping_lines(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` characters, cut at a line break or a space when one is near, with "…"."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(0, limit - 1)]
+    for boundary in ("\n", " "):
+        at = cut.rfind(boundary)
+        if at > limit * 0.6:
+            cut = cut[:at]
+            break
+    return cut.rstrip() + "…"
+
+
+def _fit_text(text: str, limit: int, render) -> str:
+    """``render(text)``, with ``text`` shortened (before rendering) until the result is at most ``limit`` UTF-16
+    units: the rendered markup is never cut."""
+    out = render(text)
+    while utf16_len(out) > limit and text:
+        text = _clip_keeping_lines(text, min(len(text) - 1, limit) * 2 // 3) if len(text) > 2 else ""
+        out = render(text)
+    return out
+
+
+def render_reply(reply: Reply, limit: int = MAX_MESSAGE) -> str:
+    """A command's answer as escaped HTML of at most ``limit`` (``MAX_CAPTION`` for a document's caption);
+    a longer answer is shortened before it is escaped, never cut after."""
+    def render(text: str) -> str:
+        escaped = _esc_lines(text)
+        return "\n".join(RLM + line for line in escaped.split("\n")) if reply.language == "ar" else escaped
+
+    return _fit_text(reply.text, limit, render)
 
 
 def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
@@ -217,15 +271,19 @@ class TelegramAdapter:
             raise DeliveryError(f"network: {exc.message}") from None
 
     async def send_digest(self, address: str, digest: Digest) -> None:
-        """One message (or a few, each under 4,096 characters) of held alerts, feed text escaped."""
-        def line(entry: DigestEntry) -> str:
-            title = _esc(isolate(entry.headline, digest.language))
-            if entry.link.startswith(("http://", "https://")):
-                title = f'<a href="{html.escape(entry.link, quote=True)}">{title}</a>'
-            return f"• {title} ({_esc(isolate(entry.source, digest.language))})"
+        """One message (or a few, each at most 4,096 UTF-16 units, split between lines) of held alerts, feed
+        text escaped and isolated; a line never cut (see ``render_digest``)."""
+        lang = digest.language
 
-        for part in render_digest(digest, MAX_MESSAGE - 200, line):
-            text = "\n".join(RLM + x for x in part.split("\n")) if digest.language == "ar" else part
+        def line(entry: DigestEntry) -> str:
+            title = isolated(entry.headline, lang, _esc)
+            if entry.link:
+                title = f'<a href="{_attr(entry.link)}">{title}</a>'
+            return f"• {title} ({isolated(entry.source, lang, _esc)})"
+
+        parts = render_digest(digest, MAX_MESSAGE, line, group=lambda name: isolated(name, lang, _esc),
+                              prefix=RLM if lang == "ar" else "", measure=utf16_len)
+        for text in parts:
             try:
                 await self.app.bot.send_message(chat_id=int(address), text=text, parse_mode=ParseMode.HTML,
                                                 link_preview_options=LinkPreviewOptions(is_disabled=True))
@@ -233,7 +291,9 @@ class TelegramAdapter:
                 raise DeliveryError(f"429 during digest: {exc}") from None
 
     async def send_notice(self, address: str, text: str) -> None:
-        await self.app.bot.send_message(chat_id=int(address), text=_esc(text), parse_mode=ParseMode.HTML,
+        """To a bot administrator: a notice that may quote a feed's name, address or error, all escaped."""
+        await self.app.bot.send_message(chat_id=int(address), text=_fit_text(text, MAX_MESSAGE, _esc_lines),
+                                        parse_mode=ParseMode.HTML,
                                         link_preview_options=LinkPreviewOptions(is_disabled=True))
 
     # ------------------------------------------------------------ updates

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
 
+from bot.alerts.compose import MAX_HEADLINE, MAX_SOURCE, clean, clip, safe_link
 from bot.alerts.i18n import t
 
 HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -65,9 +68,18 @@ def quiet_ends_at(end: str, tz: str, now_utc: datetime) -> datetime:
 
 @dataclass
 class DigestEntry:
+    """One held alert as a digest line. Feed text: cleaned of bidi and control characters, clipped like an alert's
+    headline and source; the link kept only when it is fit to be linked (``safe_link``). Escaping is the
+    platform's, in the ``fmt`` it gives ``render_digest``."""
+
     headline: str
     source: str
     link: str
+
+    def __post_init__(self) -> None:
+        self.headline = clip(clean(self.headline or ""), MAX_HEADLINE)
+        self.source = clip(clean(self.source or ""), MAX_SOURCE)
+        self.link = safe_link(self.link or "")
 
 
 @dataclass
@@ -82,17 +94,56 @@ class Digest:
         return sum(len(v) for v in self.groups.values())
 
 
-def render_digest(digest: Digest, limit: int, fmt) -> list[str]:
-    """The digest as messages of at most ``limit`` characters. ``fmt(entry) -> str`` is the platform's line."""
+def _identity(text: str) -> str:
+    return text
+
+
+def render_digest(digest: Digest, limit: int, fmt: Callable[[DigestEntry], str],
+                  group: Callable[[str], str] = _identity, prefix: str = "",
+                  measure: Callable[[str], int] = len) -> list[str]:
+    """The digest as messages of at most ``limit`` (by ``measure``), split between lines, never inside one.
+
+    ``fmt(entry)`` is the platform's line for an entry and ``group(name)`` its group heading, both escaped for
+    the platform; ``prefix`` starts every line (RLM in Arabic). An entry whose line would not fit in a message
+    is rendered again without its link, then with a shorter headline, until it fits: markup is never cut."""
     lang = digest.language
-    head = t(lang, "digest.title", count=digest.count)
-    messages, current = [], head
-    for group, entries in digest.groups.items():
-        block = [f"\n{group}"] + [fmt(e) for e in entries]
-        for line in block:
-            if len(current) + 1 + len(line) > limit:
+    title = prefix + t(lang, "digest.title", count=digest.count)
+    continued = prefix + t(lang, "digest.continued")
+    room = limit - max(measure(title), measure(continued)) - 1  # what one line may take after a message's head
+    messages: list[str] = []
+    current = title
+    for name, entries in digest.groups.items():
+        heading = [prefix, prefix + group(clean(name))]  # a blank line, then the group's name
+        pending = heading  # a heading goes out with the first entry under it, never alone at a message's end
+        for entry in entries:
+            line = _fitting_line(entry, fmt, prefix, room, measure)
+            if line is None:
+                continue
+            lines = [*pending, line]
+            if measure(current) + sum(measure(x) + 1 for x in lines) > limit:
                 messages.append(current)
-                current = t(lang, "digest.continued")
-            current += "\n" + line[: limit - len(current) - 1]
+                current = continued
+                lines = [*heading, line]  # the group's name again at the top of the continued message
+                if measure(current) + sum(measure(x) + 1 for x in lines) > limit:
+                    lines = [line]
+            current += "".join("\n" + x for x in lines)
+            pending = []
     messages.append(current)
     return messages
+
+
+def _fitting_line(entry: DigestEntry, fmt: Callable[[DigestEntry], str], prefix: str, room: int,
+                  measure: Callable[[str], int]) -> str | None:
+    line = prefix + fmt(entry)
+    while measure(line) > room:
+        if entry.link:
+            entry = dataclasses.replace(entry, link="")
+        elif len(entry.headline) > 1 or len(entry.source) > 1:
+            if len(entry.headline) >= len(entry.source):
+                entry = dataclasses.replace(entry, headline=clip(entry.headline, len(entry.headline) * 2 // 3))
+            else:
+                entry = dataclasses.replace(entry, source=clip(entry.source, len(entry.source) * 2 // 3))
+        else:
+            return None  # the platform's own line is longer than a message: nothing of it can be sent
+        line = prefix + fmt(entry)
+    return line

@@ -3,6 +3,11 @@
 Serves auth.test, chat.postMessage, chat.postEphemeral, conversations.info, views.publish and a response_url
 endpoint; records every call; injects 429 with Retry-After and ``ok: false`` errors per channel. Also signs
 slash-command requests the way Slack does, for tests that post them to Rasad's HTTP endpoint.
+
+Blocks are checked as Slack checks them (``invalid_blocks``: a section's text over 3,000 characters, a header's
+over 150 or not plain_text, a button's label over 75, more than 50 blocks, an empty text, `verbatim` on plain_text
+or `emoji` on mrkdwn) and a `text` over 40,000 characters is ``msg_too_long``. ``mrkdwn_injections`` and
+``texts_of`` let tests check that no feed text became a mention, a link or markup.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import re
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
@@ -21,6 +27,95 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from tests.fakes import serve_local
+
+MAX_BLOCKS = 50
+MAX_SECTION = 3000
+MAX_HEADER = 150
+MAX_BUTTON = 75
+MAX_TEXT = 40000
+
+# the only `<…>` sequences the bot itself writes: its links and channel references; and its quotes ("> " at a
+# line's start, after the RLM of an Arabic line)
+_OWN_SEQUENCE = re.compile(r"<(?:https?://[^\s<>|]+\|[^<>|]*|https?://[^\s<>|]+|#[CGD][A-Z0-9]+)>|^\u200f?> ", re.M)
+_ENTITY = re.compile(r"&(?:amp|lt|gt);")
+
+
+def mrkdwn_injections(text: str) -> list[str]:
+    """What in a mrkdwn text Slack would read as markup no feed may write: `<…>` sequences other than the bot's own
+    links and channel references (mentions `<!channel>` `<@U…>`, disguised links), stray `<` or `>` (but the
+    bot's own quote, "> " at a line's start), and `&` that starts no entity. Empty when the text is safe."""
+    problems = []
+    rest = _OWN_SEQUENCE.sub("", text)
+    problems += [f"unescaped {c!r} in {text[:80]!r}" for c in "<>" if c in rest]
+    problems += [f"bare '&' in {text[:80]!r}" for _ in range(rest.count("&") - len(_ENTITY.findall(rest)))]
+    return problems
+
+
+def texts_of(payload: dict) -> list[tuple[str, str]]:
+    """(kind, text) of every text a message or view carries: "text" (the fallback), then each text object of
+    its blocks as "mrkdwn" or "plain_text" (headers, sections, fields, context, button labels)."""
+    found: list[tuple[str, str]] = []
+    if isinstance(payload.get("text"), str):
+        found.append(("text", payload["text"]))
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") in ("mrkdwn", "plain_text") and isinstance(node.get("text"), str):
+                found.append((node["type"], node["text"]))
+                return
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(payload.get("blocks") or [])
+    walk((payload.get("view") or {}).get("blocks") or [])
+    return found
+
+
+def _text_object_problem(obj: Any, limit: int, plain_only: bool = False) -> str | None:
+    if not isinstance(obj, dict) or obj.get("type") not in ("plain_text", "mrkdwn"):
+        return "a text object must be plain_text or mrkdwn"
+    if plain_only and obj["type"] != "plain_text":
+        return "must be plain_text"
+    text = obj.get("text")
+    if not isinstance(text, str) or not text:
+        return "text must be a non-empty string"
+    if len(text) > limit:
+        return f"must be less than {limit + 1} characters"
+    if obj["type"] == "plain_text" and "verbatim" in obj:
+        return "verbatim is only for mrkdwn"
+    if obj["type"] == "mrkdwn" and "emoji" in obj:
+        return "emoji is only for plain_text"
+    return None
+
+
+def blocks_problem(blocks: Any, max_blocks: int = MAX_BLOCKS) -> str | None:
+    """Why Slack would answer ``invalid_blocks``, or None."""
+    if not isinstance(blocks, list) or len(blocks) > max_blocks:
+        return f"no more than {max_blocks} items allowed"
+    for i, block in enumerate(blocks):
+        kind = block.get("type") if isinstance(block, dict) else None
+        problem = None
+        if kind == "header":
+            problem = _text_object_problem(block.get("text"), MAX_HEADER, plain_only=True)
+        elif kind == "section":
+            if "text" in block:
+                problem = _text_object_problem(block["text"], MAX_SECTION)
+            for f in block.get("fields") or []:
+                problem = problem or _text_object_problem(f, 2000)
+        elif kind == "context":
+            for element in block.get("elements") or []:
+                problem = problem or _text_object_problem(element, MAX_SECTION)
+        elif kind == "actions":
+            for element in block.get("elements") or []:
+                problem = problem or _text_object_problem(element.get("text"), MAX_BUTTON, plain_only=True)
+        elif kind not in ("divider", "image", "input", "rich_text", "file", "video", "markdown"):
+            problem = f"unknown block type {kind!r}"
+        if problem:
+            return f"[json-pointer:/blocks/{i}] {problem}"
+    return None
 
 
 @dataclass
@@ -165,6 +260,10 @@ class FakeSlack:
                 failure = queue.popleft()
                 headers = {"Retry-After": str(failure["retry_after"])} if "retry_after" in failure else {}
                 return web.json_response(failure["body"], status=failure["status"], headers=headers)
+            if params.get("blocks") and (problem := blocks_problem(params["blocks"])):
+                return web.json_response({"ok": False, "error": "invalid_blocks", "errors": [problem]})
+            if len(params.get("text") or "") > MAX_TEXT:
+                return web.json_response({"ok": False, "error": "msg_too_long"})
             params["_ok"] = True
             return web.json_response({"ok": True, "channel": channel, "ts": f"{time.time():.0f}.{next(self._ts):06d}",
                                       "message": {"text": params.get("text", "")}})
@@ -173,5 +272,7 @@ class FakeSlack:
                                                "is_archived": False})
             return web.json_response({"ok": True, "channel": info})
         if method == "views.publish":
+            if problem := blocks_problem((params.get("view") or {}).get("blocks") or [], max_blocks=100):
+                return web.json_response({"ok": False, "error": "invalid_blocks", "errors": [problem]})
             return web.json_response({"ok": True, "view": {"id": "V1", **(params.get("view") or {})}})
         return web.json_response({"ok": True})

@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakes import serve_local
+from tests.fakes.telegram_html import check_message
 
 INT_FIELDS = {"chat_id", "user_id", "offset", "limit", "timeout", "message_id", "from_chat_id"}
 JSON_FIELDS = {"reply_markup", "commands", "scope", "link_preview_options", "allowed_updates", "entities",
@@ -54,6 +55,7 @@ class FakeTelegram:
     _global_sends: deque = field(default_factory=deque)
     _chat_sends: dict[int, deque] = field(default_factory=lambda: defaultdict(deque))
     limit_hits: int = 0
+    refused: list[Sent] = field(default_factory=list)  # messages refused with 400 as Telegram would (bad HTML, too long)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -220,6 +222,16 @@ class FakeTelegram:
         per_chat.append(now)
         return None
 
+    def _refuse(self, method: str, params: dict, field_name: str = "text") -> dict | None:
+        """Telegram's 400 for text it would not take: HTML that does not parse (unknown or unbalanced tags, bad
+        entities, see tests/fakes/telegram_html.py), over 4,096 (a caption: 1,024) characters, or empty."""
+        caption = field_name == "caption"
+        problem = check_message(params.get(field_name), params.get("parse_mode"), caption=caption)
+        if problem is None:
+            return None
+        self.refused.append(Sent(method, params, time.monotonic()))
+        return {"ok": False, "error_code": 400, "description": problem}
+
     async def _method(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
             return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
@@ -279,6 +291,8 @@ class FakeTelegram:
         queue = self.failures.get(chat_id)
         if queue:
             return queue.popleft()
+        if (refused := self._refuse("sendMessage", params)) is not None:
+            return refused
         if self.enforce_limits:
             retry = self._over_limit(chat_id)
             if retry is not None:
@@ -287,9 +301,13 @@ class FakeTelegram:
         return self._message_result(params)
 
     async def _m_editMessageText(self, params):
+        if (refused := self._refuse("editMessageText", params)) is not None:
+            return refused
         return self._message_result(params, {"message_id": params.get("message_id")})
 
     async def _m_sendDocument(self, params):
+        if (refused := self._refuse("sendDocument", params, "caption")) is not None:
+            return refused
         doc = params.get("document") or {}
         file_id = f"sent-{len(self.files) + 1}"
         self.files[file_id] = doc.get("content", b"")

@@ -2,11 +2,11 @@ from datetime import datetime
 
 import pytest
 
-from bot.alerts.compose import FSI, PDI, RLM, compose_alert, render_text, snippet
+from bot.alerts.compose import FSI, PDI, RLM, clean, compose_alert, fit, render_text, safe_link, snippet
 from bot.alerts.i18n import MESSAGES
 from bot.extract.catalog import Catalog
 from bot.extract.mentions import find_mentions
-from bot.model import Entity, Item, Mention, Watchlist
+from bot.model import Alert, Entity, Item, Mention, Watchlist
 
 ENTITIES = {
     "caesar-act": Entity("caesar-act", "law", {"en": "Caesar Act", "ar": "قانون قيصر"}),
@@ -78,3 +78,23 @@ def test_feed_text_is_kept_verbatim_in_plain_text():
     # escaping belongs to each platform's renderer; plain text keeps what the feed said
     item = Item("k", "<b>Caesar Act</b> & more", "", "", None, "en", "W")
     assert "<b>Caesar Act</b> & more" in render_text(alert_for(item, "en"))
+
+
+def test_clean_and_safe_link():
+    assert clean("a\u202eb\u2066c\u200fd\u061ce\x00f\ud800g\nh") == "abcdef" + "g h"
+    assert safe_link(" https://e.org/a b\u202e ") == "https://e.org/a%20b"
+    assert safe_link("ftp://e.org/") == "" and safe_link("https://e.org/" + "a" * 3000) == ""
+
+
+def test_fit_shortens_text_not_markup():
+    alert = Alert("en", ("W",), "h" * 500, "s" * 50, ("e",), "x" * 300, "https://e.org/" + "l" * 1000)
+    seen = []
+
+    def render(a: Alert) -> str:
+        seen.append(a)
+        return f"<b>{a.headline}</b>{a.snippet}{a.source}<a href='{a.link}'>r</a>"
+
+    out = fit(alert, render, lambda text: len(text) <= 400)
+    assert len(out) <= 400 and out.startswith("<b>h") and out.endswith("</a>") and "</b>" in out
+    assert seen[1].link == "" and seen[1].headline == alert.headline  # the longest piece, the link, went first
+    assert fit(alert, render, lambda text: True) == render(alert)
