@@ -10,10 +10,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import fanout, latency, matching, pipeline, polling
+from bench import fanout, latency, matching, pipeline, polling, replies
 
 BENCHMARKS = {"matching": matching, "pipeline": pipeline, "poll_cycle": polling, "fanout": fanout,
-              "latency": latency}
+              "latency": latency, "replies": replies}
 
 
 def _fmt(x) -> str:

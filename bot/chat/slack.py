@@ -18,7 +18,7 @@ from bot.chat.base import DeliveryError
 from bot.chat.commands import Caller, Commands, Reply
 from bot.config import ConfigError
 from bot.delivery.digest import Digest, DigestEntry, render_digest
-from bot.delivery.limits import SLACK
+from bot.delivery.limits import SLACK, RateLimiter, ReplyQueue
 from bot.http.server import HttpServer
 from bot.model import Alert
 from bot.store import queries
@@ -205,6 +205,9 @@ class SlackAdapter:
         self._commands = commands
         self._admins = set(admins)
         self._app_token = app_token
+        # one limiter for everything sent to Slack: the dispatcher's alerts use it too (``adapter.limiter``)
+        self.limiter = RateLimiter(self.limits)
+        self.replies = ReplyQueue(self.limiter, self.platform)
         self.client = AsyncWebClient(token=bot_token, base_url=api_url or DEFAULT_API_URL)
         socket_mode = app_token is not None
         if not socket_mode and (http is None or not signing_secret):
@@ -245,6 +248,7 @@ class SlackAdapter:
     async def stop(self) -> None:
         if self._socket is not None:
             await self._socket.close_async()
+        await self.replies.close()  # answers still waiting for their slot get a few seconds
 
     async def _on_http(self, request: web.Request) -> web.Response:
         bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
@@ -316,8 +320,8 @@ class SlackAdapter:
             sub = "unknown"
         caller = self._caller(command["channel_id"], command["user_id"], command.get("channel_name"))
         reply = await self._commands.dispatch(caller, sub, args.strip())
-        await respond(response_type="ephemeral", text=_rtl(reply.text, reply.language),
-                      blocks=_reply_blocks(reply, args.strip()))
+        self._respond(respond, command["channel_id"], f"answer to {sub}", response_type="ephemeral",
+                      text=_rtl(reply.text, reply.language), blocks=_reply_blocks(reply, args.strip()))
 
     async def _on_action(self, ack, body, respond) -> None:
         await ack()
@@ -327,7 +331,31 @@ class SlackAdapter:
         user = (body.get("user") or {}).get("id", "")
         reply = await self._commands.callback(self._caller(channel, user, None), data, origin)
         if reply is not None:
-            await respond(replace_original=True, response_type="ephemeral", text=_rtl(reply.text, reply.language))
+            self._respond(respond, channel or user, "answer to a button", replace_original=True,
+                          response_type="ephemeral", text=_rtl(reply.text, reply.language))
+
+    def _respond(self, respond, channel: str, what: str, **message) -> None:
+        """Answers go through response_url (one use per command or button, well within Slack's five in 30
+        minutes), paced by the shared limiter like alerts (1 s per channel, overall rate), 429 Retry-After
+        honoured (see ReplyQueue). Queued, so the listener returns at once and Slack's 3-second limit holds."""
+        async def send() -> None:
+            try:
+                response = await respond(**message)
+            except TimeoutError as exc:
+                raise DeliveryError(f"response_url timeout (outcome unknown): {exc}", unknown_outcome=True) from None
+            except ClientError as exc:
+                raise DeliveryError(f"response_url network: {type(exc).__name__}: {exc}") from None
+            status = getattr(response, "status_code", 200)
+            if status == 429:
+                retry = (response.headers or {}).get("Retry-After", "1")
+                raise DeliveryError(f"response_url 429 retry after {retry}", retry_after=float(retry))
+            if status >= 500:
+                raise DeliveryError(f"response_url: HTTP {status}")
+            if status >= 400:  # expired or used up (404 expired_url, used_url): retrying cannot help
+                raise DeliveryError(f"response_url: HTTP {status} {getattr(response, 'body', '')}"[:200],
+                                    permanent=True, chat_gone=False)
+
+        self.replies.submit(channel, False, send, what)
 
     async def _on_home(self, event, client) -> None:
         """App Home: what the workspace's channels follow."""

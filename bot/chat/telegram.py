@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import html
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 # python-telegram-bot 22: opt in to RetryAfter.retry_after as a timedelta (the future default), no warning
 os.environ.setdefault("PTB_TIMEDELTA", "1")
@@ -15,6 +16,7 @@ from aiohttp import web  # noqa: E402
 from telegram import (  # noqa: E402 - after the PTB_TIMEDELTA opt-in
     BotCommand,
     BotCommandScopeDefault,
+    Chat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     LinkPreviewOptions,
@@ -33,6 +35,7 @@ from telegram.error import (
 from telegram.ext import (
     Application,
     ApplicationBuilder,
+    BaseUpdateProcessor,
     CallbackQueryHandler,
     ContextTypes,
     MessageHandler,
@@ -44,7 +47,7 @@ from bot.alerts.i18n import t
 from bot.chat.base import DeliveryError
 from bot.chat.commands import Caller, Commands, Reply
 from bot.delivery.digest import Digest, DigestEntry, render_digest
-from bot.delivery.limits import TELEGRAM
+from bot.delivery.limits import TELEGRAM, RateLimiter, ReplyQueue
 from bot.http.server import HttpServer
 from bot.model import Alert
 
@@ -53,10 +56,60 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE = 4096
 MAX_CAPTION = 1024
 WEBHOOK_PATH = "/telegram/webhook"
+# edited messages and edited channel posts are not asked for, and ignored if they come (see NEW_POSTS)
 UPDATES = ["message", "channel_post", "callback_query"]
+# commands are new messages and new channel posts only: editing an old message into "/unwatch X" does nothing
+NEW_POSTS = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
 DEFAULT_API_URL = "https://api.telegram.org"
 MENU = ("start", "help", "watch", "unwatch", "list", "watchlists", "lang", "mute", "unmute", "digest", "quiet",
         "tz", "export", "import", "status")
+
+
+class ChatOrderedUpdates(BaseUpdateProcessor):
+    """Updates of one chat are handled one after another, in the order they came (a quick "/watch X" then
+    "/unwatch X" ends unwatched, and the answers come in that order); different chats are handled concurrently,
+    at most ``concurrency`` at a time. A chat waiting for its turn holds no slot, so it never holds up others."""
+
+    def __init__(self, concurrency: int = 8):
+        super().__init__(max_concurrent_updates=1_000_000)  # the bound that counts is ``_slots``, taken in turn
+        self._slots = asyncio.Semaphore(concurrency)
+        self._turns: dict[int, tuple[asyncio.Lock, list[int]]] = {}  # chat → (its lock, [updates using it])
+
+    async def do_process_update(self, update: object, coroutine: Awaitable) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            async with self._slots:
+                await coroutine
+            return
+        lock, users = self._turns.setdefault(chat.id, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock, self._slots:  # asyncio.Lock wakes its waiters first come, first served
+                await coroutine
+        finally:
+            users[0] -= 1
+            if not users[0]:
+                del self._turns[chat.id]
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+
+def _reply_error(exc: TelegramError) -> DeliveryError:
+    """What a failed reply means for ReplyQueue: wait and retry, retry a few times, or give up."""
+    if isinstance(exc, RetryAfter):
+        retry = exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds") else exc.retry_after
+        return DeliveryError(f"429 retry after {retry}", retry_after=float(retry))
+    if isinstance(exc, TimedOut):
+        return DeliveryError(f"timed out (outcome unknown): {exc.message}", unknown_outcome=True)
+    if isinstance(exc, (BadRequest, Forbidden, ChatMigrated)):  # BadRequest is a NetworkError: test it first
+        return DeliveryError(f"{type(exc).__name__}: {exc.message}", permanent=True, chat_gone=False)
+    if isinstance(exc, NetworkError):
+        return DeliveryError(f"network: {exc.message}")
+    return DeliveryError(f"{type(exc).__name__}: {exc.message}", permanent=True, chat_gone=False)
 
 
 class ChatMovedError(DeliveryError):
@@ -194,14 +247,18 @@ class TelegramAdapter:
         self._link_previews = link_previews
         self._poll_timeout = poll_timeout
         self._receive = receive_updates
+        # one limiter for everything sent to Telegram: the dispatcher's alerts use it too (``adapter.limiter``)
+        self.limiter = RateLimiter(self.limits)
+        self.replies = ReplyQueue(self.limiter, self.platform)
         api_url = api_url.rstrip("/")
         self.app: Application = (
             ApplicationBuilder().token(token).base_url(f"{api_url}/bot").base_file_url(f"{api_url}/file/bot")
             .connect_timeout(10).read_timeout(self._poll_timeout + 10).write_timeout(20).pool_timeout(10)
-            .get_updates_read_timeout(self._poll_timeout + 10).concurrent_updates(8).build()
+            .get_updates_read_timeout(self._poll_timeout + 10).concurrent_updates(ChatOrderedUpdates(8)).build()
         )
-        self.app.add_handler(MessageHandler(filters.Document.ALL & filters.CaptionRegex(r"^/import"), self._on_document))
-        self.app.add_handler(MessageHandler(filters.COMMAND, self._on_command))
+        self.app.add_handler(MessageHandler(NEW_POSTS & filters.Document.ALL & filters.CaptionRegex(r"^/import"),
+                                            self._on_document))
+        self.app.add_handler(MessageHandler(NEW_POSTS & filters.COMMAND, self._on_command))
         self.app.add_handler(CallbackQueryHandler(self._on_callback))
         self.app.add_error_handler(self._on_error)
 
@@ -246,6 +303,7 @@ class TelegramAdapter:
             await self.app.updater.stop()
         if self.app.running:
             await self.app.stop()
+        await self.replies.close()  # answers still waiting for their slot get a few seconds
         await self.app.shutdown()
 
     # ------------------------------------------------------------ delivery
@@ -315,15 +373,28 @@ class TelegramAdapter:
                       user_language=user.language_code if user else None,
                       is_bot_admin=bool(user and user.id in self._admins), is_chat_admin=is_admin)
 
-    async def _send_reply(self, update: Update, reply: Reply) -> None:
+    def _queue(self, chat: Chat, call: Callable[[], Awaitable[object]], what: str) -> None:
+        """Every answer goes through the shared limiter, in the chat's order, honouring 429 (see ReplyQueue)."""
+        async def send() -> None:
+            try:
+                await call()
+            except TelegramError as exc:
+                raise _reply_error(exc) from None
+
+        self.replies.submit(str(chat.id), chat.type != "private", send, what)
+
+    def _send_reply(self, update: Update, reply: Reply, what: str = "reply") -> None:
+        """Queued; an answer that comes late still goes if the command's message was deleted meanwhile."""
         message = update.effective_message
         if reply.document is not None:
             name, content = reply.document
-            await message.reply_document(document=content, filename=name, caption=render_reply(reply)[:1024],
-                                         parse_mode=ParseMode.HTML)
+            self._queue(update.effective_chat, lambda: message.reply_document(
+                document=content, filename=name, caption=render_reply(reply, MAX_CAPTION), parse_mode=ParseMode.HTML,
+                allow_sending_without_reply=True), what)
             return
-        await message.reply_text(render_reply(reply), parse_mode=ParseMode.HTML, reply_markup=_keyboard(reply),
-                                 link_preview_options=LinkPreviewOptions(is_disabled=True))
+        self._queue(update.effective_chat, lambda: message.reply_text(
+            render_reply(reply), parse_mode=ParseMode.HTML, reply_markup=_keyboard(reply),
+            link_preview_options=LinkPreviewOptions(is_disabled=True), allow_sending_without_reply=True), what)
 
     async def _on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
@@ -331,7 +402,7 @@ class TelegramAdapter:
             return
         command, args = _command_args(message.text)
         reply = await self._commands.dispatch(self._caller(update), command, args)
-        await self._send_reply(update, reply)
+        self._send_reply(update, reply, f"answer to /{command}")
 
     async def _on_document(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
@@ -344,28 +415,38 @@ class TelegramAdapter:
             file = await context.bot.get_file(document.file_id)
             data = bytes(await file.download_as_bytearray())
         reply = await self._commands.import_file(caller, data, document.file_name or "import.yaml", mode)
-        await self._send_reply(update, reply)
+        self._send_reply(update, reply, "answer to /import")
 
     async def _on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
-        await query.answer()
+        try:  # stops the button's spinner; not a message, so not paced; losing it costs only the spinner
+            await query.answer()
+        except TelegramError as exc:
+            log.info("telegram: callback query %s not answered: %s", query.id, exc)
         origin = query.message.reply_to_message if query.message else None
         origin_args = _command_args(origin.text)[1] if origin is not None and origin.text else ""
         reply = await self._commands.callback(self._caller(update), query.data or "", origin_args)
-        if reply is None:
+        if reply is None or update.effective_chat is None:
             return
-        await query.edit_message_text(render_reply(reply), parse_mode=ParseMode.HTML, reply_markup=_keyboard(reply))
+        self._queue(update.effective_chat, lambda: query.edit_message_text(
+            render_reply(reply), parse_mode=ParseMode.HTML, reply_markup=_keyboard(reply)), "answer to a button")
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A command whose handling failed still gets an answer (queued like every reply)."""
         error = context.error
-        if isinstance(error, (NetworkError, TimedOut)):
-            log.warning("telegram: network problem: %s", error)
+        if isinstance(error, RetryAfter):
+            log.warning("telegram: flood control while handling an update: %s", error)
+        elif isinstance(error, NetworkError) and not isinstance(error, BadRequest):
+            log.warning("telegram: network problem while handling an update: %s", error)
+        else:
+            log.error("telegram: error while handling an update", exc_info=error)
+        if not isinstance(update, Update) or update.effective_message is None or update.effective_chat is None:
             return
-        log.error("telegram: error while handling an update", exc_info=error)
-        if isinstance(update, Update) and update.effective_message is not None:
-            try:
-                chat = await self._commands.chat_for(self._caller(update))
-                await update.effective_message.reply_text(t(chat.language, "error.generic"))
-            except TelegramError:
-                pass
-
+        try:
+            language = (await self._commands.chat_for(self._caller(update))).language
+        except Exception:  # noqa: BLE001 - the store may be what failed; answer in the user's language then
+            user = update.effective_user
+            language = "ar" if user is not None and (user.language_code or "").startswith("ar") else "en"
+        message = update.effective_message
+        self._queue(update.effective_chat, lambda: message.reply_text(
+            t(language, "error.generic"), allow_sending_without_reply=True), "error notice")

@@ -52,7 +52,9 @@ class Dispatcher:
         self.adapters = adapters
         self.max_attempts = max_attempts
         self.unknown_outcome_delay = unknown_outcome_delay
-        self.limiters = {p: RateLimiter(getattr(a, "limits", UNLIMITED)) for p, a in adapters.items()}
+        # the adapter's own limiter when it has one: its replies to commands and these alerts share the limits
+        self.limiters = {p: getattr(a, "limiter", None) or RateLimiter(getattr(a, "limits", UNLIMITED))
+                         for p, a in adapters.items()}
         self._slots = asyncio.Semaphore(concurrency)
 
     async def deliver_pending(self, matcher: Matcher, batch: int | None = None) -> DeliveryStats:

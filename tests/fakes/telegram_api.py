@@ -3,8 +3,10 @@
 The real python-telegram-bot client talks to it over HTTP. It queues updates for getUpdates (with offsets and
 long polling), records every call, answers getChatMember from a table, stores uploaded documents for getFile,
 and can inject errors (429 with retry_after, 403, 400 "chat not found", migrate_to_chat_id) or slow answers.
-With ``enforce_limits`` it answers 429 beyond Telegram's limits (30/s overall, 1/s per chat, 20/min per group).
-Reusable by the benchmark harness.
+With ``enforce_limits`` it answers 429 beyond Telegram's limits (30/s overall, 1/s per chat, 20/min per group),
+for every message the bot sends or edits (sendMessage, sendDocument, editMessageText), with ``retry_after`` the
+whole seconds until the send would have been allowed. Edited messages and channel posts can be pushed as updates
+(``push_edit``, ``push_channel_post``). Reusable by the benchmark harness.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
@@ -56,6 +59,8 @@ class FakeTelegram:
     _chat_sends: dict[int, deque] = field(default_factory=lambda: defaultdict(deque))
     limit_hits: int = 0
     refused: list[Sent] = field(default_factory=list)  # messages refused with 400 as Telegram would (bad HTML, too long)
+    answered: list[Sent] = field(default_factory=list)  # sends and edits answered ok (the limited methods)
+    limited: list[Sent] = field(default_factory=list)  # sends and edits answered 429 by the limits
 
     # ------------------------------------------------------------ lifecycle
 
@@ -121,6 +126,30 @@ class FakeTelegram:
         if reply_to is not None:
             message["reply_to_message"] = reply_to
         return self._push({"message": message})
+
+    def push_edit(self, chat_id: int, message_id: int, text: str, user_id: int | None = None,
+                  chat_type: str = "private", language: str | None = "en") -> int:
+        """The user edited an earlier message (``message_id``) into ``text``: an ``edited_message`` update."""
+        user_id = user_id if user_id is not None else chat_id
+        message: dict[str, Any] = {"message_id": message_id, "date": int(time.time()) - 5,
+                                   "edit_date": int(time.time()), "chat": self._chat(chat_id, chat_type),
+                                   "from": self._user(user_id, language), "text": text}
+        if text.startswith("/"):
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        return self._push({"edited_message": message})
+
+    def push_channel_post(self, chat_id: int, text: str, edited_message_id: int | None = None,
+                          title: str = "Desk") -> int:
+        """A post in a channel; with ``edited_message_id``, an edit of that earlier post."""
+        post: dict[str, Any] = {"message_id": edited_message_id or next(self._next_message),
+                                "date": int(time.time()), "chat": {"id": chat_id, "type": "channel", "title": title},
+                                "text": text}
+        if text.startswith("/"):
+            post["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        if edited_message_id is not None:
+            post["edit_date"] = int(time.time())
+            return self._push({"edited_channel_post": post})
+        return self._push({"channel_post": post})
 
     def push_document(self, chat_id: int, filename: str, content: bytes, caption: str = "/import",
                       user_id: int | None = None, chat_type: str = "private", language: str = "en") -> int:
@@ -207,6 +236,7 @@ class FakeTelegram:
         return value
 
     def _over_limit(self, chat_id: int) -> int | None:
+        """None and the send is counted, or Telegram's retry_after: whole seconds until it would be allowed."""
         now = time.monotonic()
         glob = self._global_sends
         while glob and now - glob[0] > 1.0:
@@ -214,13 +244,29 @@ class FakeTelegram:
         per_chat = self._chat_sends[chat_id]
         while per_chat and now - per_chat[0] > 60.0:
             per_chat.popleft()
-        last_second = sum(1 for t in per_chat if now - t <= 1.0)
-        if len(glob) >= 30 or last_second >= 1 or (chat_id < 0 and len(per_chat) >= 20):
+        waits = []
+        if len(glob) >= 30:
+            waits.append(1.0 - (now - glob[0]))
+        if per_chat and now - per_chat[-1] <= 1.0:
+            waits.append(1.0 - (now - per_chat[-1]))
+        if isinstance(chat_id, int) and chat_id < 0 and len(per_chat) >= 20:
+            waits.append(60.0 - (now - per_chat[-20]))
+        if waits:
             self.limit_hits += 1
-            return 1
+            return max(1, math.ceil(max(waits)))
         glob.append(now)
         per_chat.append(now)
         return None
+
+    def _limited(self, method: str, params: dict) -> dict | None:
+        """The 429 answer when the limits are enforced and this send or edit goes beyond them."""
+        if not self.enforce_limits:
+            return None
+        retry = self._over_limit(params.get("chat_id"))
+        if retry is None:
+            return None
+        self.limited.append(Sent(method, params, time.monotonic()))
+        return self.too_many_requests(retry)
 
     def _refuse(self, method: str, params: dict, field_name: str = "text") -> dict | None:
         """Telegram's 400 for text it would not take: HTML that does not parse (unknown or unbalanced tags, bad
@@ -293,21 +339,26 @@ class FakeTelegram:
             return queue.popleft()
         if (refused := self._refuse("sendMessage", params)) is not None:
             return refused
-        if self.enforce_limits:
-            retry = self._over_limit(chat_id)
-            if retry is not None:
-                return self.too_many_requests(retry)
+        if (limited := self._limited("sendMessage", params)) is not None:
+            return limited
         self.delivered.append(params)
+        self.answered.append(Sent("sendMessage", params, time.monotonic()))
         return self._message_result(params)
 
     async def _m_editMessageText(self, params):
         if (refused := self._refuse("editMessageText", params)) is not None:
             return refused
+        if (limited := self._limited("editMessageText", params)) is not None:
+            return limited
+        self.answered.append(Sent("editMessageText", params, time.monotonic()))
         return self._message_result(params, {"message_id": params.get("message_id")})
 
     async def _m_sendDocument(self, params):
         if (refused := self._refuse("sendDocument", params, "caption")) is not None:
             return refused
+        if (limited := self._limited("sendDocument", params)) is not None:
+            return limited
+        self.answered.append(Sent("sendDocument", params, time.monotonic()))
         doc = params.get("document") or {}
         file_id = f"sent-{len(self.files) + 1}"
         self.files[file_id] = doc.get("content", b"")
