@@ -392,9 +392,11 @@ class TelegramAdapter:
                 document=content, filename=name, caption=render_reply(reply, MAX_CAPTION), parse_mode=ParseMode.HTML,
                 allow_sending_without_reply=True), what)
             return
+        # buttons quote their command in private chats too: a press reads its words from reply_to_message ("w:p")
         self._queue(update.effective_chat, lambda: message.reply_text(
             render_reply(reply), parse_mode=ParseMode.HTML, reply_markup=_keyboard(reply),
-            link_preview_options=LinkPreviewOptions(is_disabled=True), allow_sending_without_reply=True), what)
+            link_preview_options=LinkPreviewOptions(is_disabled=True), allow_sending_without_reply=True,
+            do_quote=True if reply.buttons else None), what)
 
     async def _on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message

@@ -145,6 +145,21 @@ async def test_an_alert_right_after_a_reply_waits_its_second_and_is_not_refused(
     assert alert.at - reply.at >= 0.9 and not h.fake.limited
 
 
+async def test_an_answer_with_buttons_quotes_its_command_so_a_press_finds_the_words(limited):
+    h = limited
+    h.fake.push_message(97, "/watch water crisis")  # a private chat, where answers are not quotes by default
+    command = h.fake._updates[-1]["message"]
+    await settle(h, 1)
+    (answer,) = answers(h.fake, 97)
+    assert answer.params["reply_parameters"]["message_id"] == command["message_id"]
+    keyboard = {"message_id": 9100, "date": 0, "chat": command["chat"], "text": answer.params["text"],
+                "reply_to_message": command}  # what Telegram sends back with the press
+    chosen = await h.press(97, "w:p", keyboard)
+    assert "water crisis" in chosen["text"]
+    chat = await queries.get_chat(h.service.engine, "telegram", "97")
+    assert await queries.chat_subscriptions(h.service.engine, chat.id) == [("phrase", "water crisis")]
+
+
 # ------------------------------------------------------------------ the limiter and the queue on their own
 
 
