@@ -9,18 +9,17 @@ import time
 from collections import Counter
 
 from bench.servers import telegram_server
+from bot.app import Application
 from bot.config import Settings, SlackConfig, TelegramConfig
 from bot.model import Item, Match
-from bot.service import Service
-from bot.store import queries
 from bot.store.db import utcnow
 from bot.store.tables import chats, subscriptions
 from tests.fakes.slack_api import FakeSlack
 
 
-async def _setup(service: Service, platform: str, addresses: list[str]) -> None:
+async def _setup(service: Application, platform: str, addresses: list[str]) -> None:
     now = utcnow()
-    async with service.engine.begin() as conn:
+    async with service.store.engine.begin() as conn:
         await conn.execute(chats.insert(), [{"platform": platform, "address": a, "language": "en", "active": True,
                                               "chat_type": "private" if platform == "telegram" else "channel",
                                               "created_at": now} for a in addresses])
@@ -36,24 +35,24 @@ async def _fanout(telegram_chats: int, slack_channels: int, tg_url: str, tg_toke
                             telegram=TelegramConfig(api_url=tg_url, poll_timeout=1), telegram_token=tg_token,
                             slack=SlackConfig(api_url=slack.api_url), slack_bot_token=slack.bot_token,
                             slack_app_token=slack.app_token)
-        service = Service(settings)
+        service = Application(settings)
         await service.start()
         try:
             await _setup(service, "telegram", [str(100000 + i) for i in range(telegram_chats)])
             await _setup(service, "slack", [f"C{i:06d}" for i in range(slack_channels)])
-            await queries.sync_config_feeds(service.engine, [("bench://feed", "Bench", None, None)])
-            feed = (await queries.list_feeds(service.engine))[0]
+            await service.store.feeds.sync_config([("bench://feed", "Bench", None, None)])
+            feed = (await service.store.feeds.all())[0]
             item = Item("fan-1", "Caesar Act waiver extended", "The Caesar Act stays.", "https://e.org/1")
-            match = service.matcher.match(item)
-            stored = await queries.store_items(service.engine, feed.id, [(item, Match(match.mentions,
+            match = service.rules.matcher.match(item)
+            stored = await service.store.items.store(feed.id, [(item, Match(match.mentions,
                                                                                        match.watchlists))])
-            targets = await queries.subscribers(service.engine, ["sanctions"], [])
-            await queries.create_deliveries(service.engine, stored[0].id, targets, story_id=stored[0].id)
+            targets = await service.store.subscriptions.subscribers(["sanctions"], [])
+            await service.store.deliveries.create(stored[0].id, targets, story_id=stored[0].id)
             started = time.perf_counter()
             started_mono = time.monotonic()
             while True:
                 await service.deliver()
-                counts = await queries.delivery_counts(service.engine)
+                counts = await service.store.deliveries.counts()
                 if not (counts.keys() - {"sent", "dead"}):
                     break
                 await asyncio.sleep(0.05)

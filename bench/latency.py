@@ -8,8 +8,8 @@ import statistics
 import tempfile
 import time
 
+from bot.app import Application
 from bot.config import DeliveryConfig, FeedConfig, PollConfig, Settings, TelegramConfig
-from bot.service import Service
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -40,14 +40,13 @@ async def _measure(count: int) -> dict:
                             poll=PollConfig(interval=INTERVAL, min_interval=INTERVAL, tick=0.5),
                             delivery=DeliveryConfig(tick=0.5),
                             telegram=TelegramConfig(api_url=fake.base_url, poll_timeout=1), telegram_token=fake.token)
-        service = Service(settings)
+        service = Application(settings)
         await service.start()
         runner = asyncio.create_task(service.run_forever())
         try:
-            from bot.store import queries
 
-            chat = await queries.ensure_chat(service.engine, "telegram", "777")
-            await queries.add_subscription(service.engine, chat.id, "entity", "caesar-act")
+            chat = await service.store.chats.ensure("telegram", "777")
+            await service.store.subscriptions.add(chat.id, "entity", "caesar-act")
             latencies = []
             rng = random.Random(3)
             for n in range(count):

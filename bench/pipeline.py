@@ -12,18 +12,18 @@ from bench.common import Timer, feed_bytes
 from bot.extract.matcher import Matcher
 from bot.feeds.parse import parse_feed
 from bot.rules.load import load_rules
-from bot.store import queries
-from bot.store.db import create_engine, migrate
+from bot.store import Store
 from bot.stories import canonical_url, fingerprint
 
 
 async def _pipeline(blobs: list[bytes], rounds: int) -> tuple[float, int]:
     matcher = Matcher(load_rules("rules"))
     with tempfile.TemporaryDirectory() as tmp:
-        engine = create_engine(f"sqlite+aiosqlite:///{tmp}/bench.db")
-        await migrate(engine)
-        await queries.sync_config_feeds(engine, [(f"bench://{i}", f"f{i}", None, None) for i in range(len(blobs))])
-        feeds = await queries.list_feeds(engine)
+        store = Store(f"sqlite+aiosqlite:///{tmp}/bench.db")
+        await store.migrate()
+        engine = store.engine
+        await store.feeds.sync_config([(f"bench://{i}", f"f{i}", None, None) for i in range(len(blobs))])
+        feeds = await store.feeds.all()
         count = 0
         with Timer() as t:
             for r in range(rounds):
@@ -34,7 +34,7 @@ async def _pipeline(blobs: list[bytes], rounds: int) -> tuple[float, int]:
                     matched = [(item, matcher.match(item)) for item in items]
                     extra = [{"canonical_url": canonical_url(i.link), "fingerprint": fingerprint(i.title, i.summary)}
                              for i in items]
-                    count += len(await queries.store_items(engine, feed.id, matched, extra))
+                    count += len(await store.items.store(feed.id, matched, extra))
         await engine.dispose()
     return t.elapsed, count
 

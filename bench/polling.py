@@ -15,8 +15,8 @@ SMALL_FEED = (ROOT / "tests" / "data" / "mixed.xml").read_bytes()
 CHILD = r"""
 import asyncio, json, resource, sys, time
 from bot.config import FeedConfig, PollConfig, Settings
-from bot.service import Service
-from tests.integration.test_corpora_ingestion import Recorder
+from bot.app import Application
+from tests.fakes.adapters import Recorder
 
 base, count, db = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 
@@ -24,7 +24,7 @@ async def main():
     settings = Settings(database=f"sqlite+aiosqlite:///{db}", rules="rules",
                         feeds=[FeedConfig(name=f"f{i}", url=f"{base}/feed/{i}") for i in range(count)],
                         poll=PollConfig(concurrency=64, per_host=64, timeout=30), base_dir=".")
-    service = Service(settings, adapters=[Recorder()])
+    service = Application(settings, adapters=[Recorder()])
     await service.start()
     first = time.perf_counter()
     await service.run_once()            # primes ETags (every feed answers 200)

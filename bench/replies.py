@@ -13,8 +13,8 @@ import tempfile
 import time
 from collections import defaultdict
 
+from bot.app import Application
 from bot.config import Settings, TelegramConfig
-from bot.service import Service
 
 PRIVATE_COMMANDS = ("/help", "/list", "/status", "/watch Caesar Act", "/watchlists", "/start", "/watch 2254")
 GROUP_COMMANDS = ("/help", "/list", "/status")  # everyone may read; changes would ask getChatMember
@@ -97,7 +97,7 @@ async def _measure(total: int, url: str, token: str, ask, quiet_after: float, wi
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(database=f"sqlite+aiosqlite:///{tmp}/replies.db", rules="rules", base_dir=".",
                             telegram=TelegramConfig(api_url=url, poll_timeout=1), telegram_token=token)
-        service = Service(settings)
+        service = Application(settings)
         await service.start()
         try:
             ask("burst", schedule)

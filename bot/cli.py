@@ -51,9 +51,9 @@ def _print_errors(messages: list[str], stream=sys.stdout) -> None:
 # ---------------------------------------------------------------- run
 
 async def _run(settings: Settings, once: bool, role: str = "all") -> int:
-    from bot.service import Service
+    from bot.app import Application
 
-    service = Service(settings, role=role)
+    service = Application(settings, role=role)
     try:
         await service.start()
         if once:

@@ -8,17 +8,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
+from bot.errors import ConfigError
 from bot.yamlfile import CONFIG_LIMITS, YMap, display_path, key_line, plain, read_yaml_file, validation_errors
 
 DEFAULT_DATABASE = "sqlite+aiosqlite:///rasad.db"
-
-
-class ConfigError(Exception):
-    """Configuration that cannot be used; ``messages`` are ``file:line: message`` lines."""
-
-    def __init__(self, messages: list[str]):
-        super().__init__("\n".join(messages))
-        self.messages = messages
 
 
 class _Strict(BaseModel):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bot.errors import EvalSetError
 from bot.extract.matcher import Matcher
 from bot.rules.engine import firing_watchlists
 from bot.text.normalize import normalize_key
@@ -25,12 +26,6 @@ class EvalItem(BaseModel):
     entities: list[str] = Field(default_factory=list)
     hard_negative: bool = False
     note: str | None = None
-
-
-class EvalSetError(Exception):
-    def __init__(self, messages: list[str]):
-        super().__init__("\n".join(messages))
-        self.messages = messages
 
 
 def load_eval_set(path: Path, known_entities: set[str] | None = None) -> list[EvalItem]:

@@ -67,3 +67,11 @@ async def store_engine(request, tmp_path):
         async with admin.begin() as conn:
             await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         await admin.dispose()
+
+
+@pytest.fixture
+async def store(store_engine):
+    """The typed Store over ``store_engine`` (SQLite, and PostgreSQL when configured)."""
+    from bot.store import Store
+
+    return Store.on(store_engine)

@@ -9,8 +9,8 @@ import logging
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
+from bot.adapters.base import Adapter
 from bot.alerts.i18n import t
-from bot.chat.base import Adapter
 from bot.delivery.digest import Digest, DigestEntry, in_quiet_hours, next_digest_at, quiet_ends_at
 from bot.extract.matcher import Matcher
 from bot.model import ChatRow, HeldAlert

@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from bot.chat.base import DeliveryError
+from bot.errors import DeliveryError
 
 log = logging.getLogger(__name__)
 

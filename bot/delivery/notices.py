@@ -10,10 +10,10 @@ import logging
 from collections.abc import Mapping
 from datetime import timedelta
 
+from bot.adapters.base import Adapter, DeliveryError
 from bot.alerts.i18n import t
-from bot.chat.base import Adapter, DeliveryError
-from bot.delivery.limits import RateLimiter
-from bot.store import queries
+from bot.model import DeliveryState
+from bot.store import Store
 from bot.store.db import utcnow
 
 log = logging.getLogger(__name__)
@@ -27,20 +27,17 @@ def notice_backoff(attempts: int, retry_after: float | None) -> float:
     return min(5.0 * 2 ** attempts, 3600.0)
 
 
-async def send_notices(engine, adapters: Mapping[str, Adapter], limiters: Mapping[str, RateLimiter],
-                       lease: float = 120.0) -> int:
+async def send_notices(store: Store, adapters: Mapping[str, Adapter], lease: float = 120.0) -> int:
     """Send the stored notices that are due; returns how many were sent."""
     if not adapters:
         return 0
     sent = 0
-    for job in await queries.claim_notices(engine, tuple(adapters), lease=lease):
+    for job in await store.notices.claim(tuple(adapters), lease=lease):
         adapter = adapters[job.platform]
-        chat = await queries.get_chat(engine, job.platform, job.address)
+        chat = await store.chats.get(job.platform, job.address)
         text = t(chat.language if chat else "en", job.key, **job.params)
-        limiter = limiters.get(job.platform)
-        if limiter is not None:
-            while (wait := limiter.reserve(job.address)) > 0:  # noqa: ASYNC110 - a timed wait for the slot
-                await asyncio.sleep(min(wait, 5.0))
+        while (wait := adapter.limiter.reserve(job.address)) > 0:  # noqa: ASYNC110 - a timed wait for the slot
+            await asyncio.sleep(min(wait, 5.0))
         try:
             await adapter.send_notice(job.address, text)
         except Exception as exc:  # noqa: BLE001 - a notice that fails is retried, never fatal
@@ -50,14 +47,14 @@ async def send_notices(engine, adapters: Mapping[str, Adapter], limiters: Mappin
             permanent = isinstance(exc, DeliveryError) and exc.permanent
             if permanent or job.attempts + 1 >= MAX_ATTEMPTS:
                 log.warning("notice %d to %s admin %s given up: %s", job.id, job.platform, job.address, exc)
-                await queries.finish_notice(engine, job, "dead", str(exc))
+                await store.notices.finish(job, DeliveryState.DEAD, str(exc))
             else:
                 delay = notice_backoff(job.attempts, retry_after)
                 log.warning("notice %d to %s admin %s failed (%s); retry in %.0f s", job.id, job.platform,
                             job.address, exc, delay)
-                await queries.finish_notice(engine, job, "pending", str(exc),
+                await store.notices.finish(job, DeliveryState.PENDING, str(exc),
                                             retry_at=utcnow() + timedelta(seconds=delay))
             continue
-        await queries.finish_notice(engine, job, "sent")
+        await store.notices.finish(job, DeliveryState.SENT)
         sent += 1
     return sent

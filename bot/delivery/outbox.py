@@ -12,11 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.adapters.base import Adapter, DeliveryError
 from bot.alerts.compose import compose_alert
-from bot.chat.base import Adapter, DeliveryError
-from bot.delivery.limits import UNLIMITED, RateLimiter
+from bot.delivery.limits import RateLimiter
 from bot.extract.matcher import Matcher
-from bot.store import queries
+from bot.http.metrics import Metrics
+from bot.model import Alert, DeliveryJob, DeliveryState
+from bot.store import Store
 from bot.store.db import utcnow
 
 log = logging.getLogger(__name__)
@@ -44,17 +46,17 @@ def backoff(attempts: int, retry_after: float | None = None) -> float:
 class Dispatcher:
     """Keeps the rate limiters between ticks; ``deliver_pending`` sends whatever is due."""
 
-    def __init__(self, engine, adapters: Mapping[str, Adapter], max_attempts: int, concurrency: int = CONCURRENCY,
-                 unknown_outcome_delay: float = 60.0, lease: float = 120.0, metrics=None):
-        self.engine = engine
+    def __init__(self, store: Store, adapters: Mapping[str, Adapter], max_attempts: int,
+                 concurrency: int = CONCURRENCY, unknown_outcome_delay: float = 60.0, lease: float = 120.0,
+                 metrics: Metrics | None = None):
+        self.store = store
         self.lease = lease
         self.metrics = metrics
         self.adapters = adapters
         self.max_attempts = max_attempts
         self.unknown_outcome_delay = unknown_outcome_delay
-        # the adapter's own limiter when it has one: its replies to commands and these alerts share the limits
-        self.limiters = {p: getattr(a, "limiter", None) or RateLimiter(getattr(a, "limits", UNLIMITED))
-                         for p, a in adapters.items()}
+        # each adapter's own limiter: its replies to commands and these alerts share the platform's limits
+        self.limiters = {p: a.limiter for p, a in adapters.items()}
         self._slots = asyncio.Semaphore(concurrency)
 
     async def deliver_pending(self, matcher: Matcher, batch: int | None = None) -> DeliveryStats:
@@ -67,9 +69,9 @@ class Dispatcher:
         limits = self.limiters[platform].limits
         # claim no more than can be sent well within the lease at the platform's pace
         size = batch or max(5, min(120, int(self.lease * min(limits.per_second, 1000) * 0.5)))
-        running: set[asyncio.Task] = set()
+        running: set[asyncio.Task[None]] = set()
         while True:
-            jobs = await queries.claim_deliveries(self.engine, limit=size, platforms=(platform,), lease=self.lease)
+            jobs = await self.store.deliveries.claim(limit=size, platforms=(platform,), lease=self.lease)
             postponed = stats.postponed
             running |= {asyncio.create_task(self._one(job, matcher, stats)) for job in jobs}
             # claim the next batch while half of this one is still sending: no pause between batches
@@ -80,98 +82,115 @@ class Dispatcher:
         if running:
             await asyncio.gather(*running)
 
-    async def _one(self, job: queries.DeliveryJob, matcher: Matcher, stats: DeliveryStats) -> None:
+    async def _one(self, job: DeliveryJob, matcher: Matcher, stats: DeliveryStats) -> None:
         limiter = self.limiters[job.chat.platform]
-        is_group = job.chat.chat_type != "private"
-        wait = limiter.chat_wait(job.chat.address, is_group)
+        wait = limiter.chat_wait(job.chat.address, job.chat.is_group)
         if wait > 0:  # this chat must wait: give the row back, do not hold up the others
-            await queries.postpone_delivery(self.engine, job.id, utcnow() + timedelta(seconds=wait))
+            await self.store.deliveries.postpone(job.id, utcnow() + timedelta(seconds=wait))
             stats.postponed += 1
             return
         async with self._slots:
             # the platform-wide rate: take the slot right before sending, so the pace holds on the wire
-            while (wait := limiter.reserve(job.chat.address, is_group)) > 0:  # noqa: ASYNC110 - a timed wait
+            while (wait := limiter.reserve(job.chat.address, job.chat.is_group)) > 0:  # noqa: ASYNC110
                 await asyncio.sleep(wait)
-            outcome = await _deliver(self.engine, self.adapters[job.chat.platform], matcher, job,
-                                     self.max_attempts, stats, limiter, self.unknown_outcome_delay, self.lease)
-            if self.metrics is not None:
-                platform = job.chat.platform
-                if outcome == "sent":
-                    self.metrics.inc("rasad_alerts_sent_total", platform=platform)
-                    lag = (utcnow() - job.created_at).total_seconds()
-                    self.metrics.inc("rasad_delivery_lag_seconds_sum", lag, platform=platform)
-                    self.metrics.inc("rasad_delivery_lag_seconds_count", platform=platform)
-                elif outcome in ("retried", "dead"):
-                    self.metrics.inc("rasad_alerts_failed_total", platform=platform)
+            send = _Send(self.store, self.adapters[job.chat.platform], limiter, job, stats, self.max_attempts,
+                         self.unknown_outcome_delay, self.lease)
+            self._count(job, await send.run(matcher))
+
+    def _count(self, job: DeliveryJob, outcome: str) -> None:
+        if self.metrics is None:
+            return
+        platform = job.chat.platform
+        if outcome == "sent":
+            self.metrics.inc("rasad_alerts_sent_total", platform=platform)
+            if job.created_at is not None:
+                lag = (utcnow() - job.created_at).total_seconds()
+                self.metrics.inc("rasad_delivery_lag_seconds_sum", lag, platform=platform)
+                self.metrics.inc("rasad_delivery_lag_seconds_count", platform=platform)
+        elif outcome in ("retried", "dead"):
+            self.metrics.inc("rasad_alerts_failed_total", platform=platform)
 
 
-async def _deliver(engine, adapter: Adapter, matcher: Matcher, job: queries.DeliveryJob, max_attempts: int,
-                   stats: DeliveryStats, limiter: RateLimiter | None = None,
-                   unknown_outcome_delay: float = 60.0, lease: float = 120.0) -> str:
-    """Send one claimed delivery; returns what became of it: sent, retried, dead, postponed or skipped."""
-    item = job.stored.item
-    watchlists = [matcher.watchlists[w] for w in job.watchlists if w in matcher.watchlists]
-    wanted = set(job.entities)
+def alert_for(job: DeliveryJob, matcher: Matcher) -> Alert:
+    """The alert of one delivery, in its chat's language, showing why this chat gets it."""
+    watchlists = [matcher.watchlists[w] for w in job.followed.watchlists if w in matcher.watchlists]
     mentions = job.stored.match.mentions
-    phrases = [e.removeprefix("phrase:") for e in job.entities if e.startswith("phrase:")]
-    if wanted and not watchlists:  # followed as single entities or words: show those
+    wanted = set(job.followed.entities)
+    phrases = list(job.followed.phrases)
+    if (wanted or phrases) and not watchlists:  # followed as single entities or words: show those
         mentions = tuple(m for m in mentions if m.entity_id in wanted) or (() if phrases else mentions)
-    alert = compose_alert(item, mentions, watchlists, matcher.entities, job.chat.language, phrases=phrases)
-    ctx = {"delivery": job.id, "chat": job.chat.id, "platform": job.chat.platform, "item": job.stored.id}
-    interval = limiter.limits.per_chat_interval if limiter is not None else 0.0
-    slot = await queries.start_sending(engine, job.id, job.chat.id, interval, lease=lease,
-                                       claimed_until=job.lease_until)
-    if slot is None:  # the claim ran out and another worker has the row now
-        log.info("delivery %s: claim expired before sending; left to the worker that holds it", job.id)
-        return "skipped"
-    if not slot:
-        # another worker sent to this chat a moment ago: the shared per-chat limit says later
-        await queries.postpone_delivery(engine, job.id, utcnow() + timedelta(seconds=max(interval, 0.2)))
-        stats.postponed += 1
-        return "postponed"
-    address = job.chat.address
-    for _ in range(2):  # a second time only after the chat moved (Telegram group → supergroup)
-        try:
-            await adapter.send_alert(address, alert)
-            break
-        except DeliveryError as exc:
-            new_address = getattr(exc, "new_address", None)
-            if new_address is not None:
-                log.info("chat %s moved to %s; subscriptions follow it", address, new_address)
-                await queries.migrate_chat(engine, job.chat.platform, address, new_address)
-                address = new_address
+    return compose_alert(job.stored.item, mentions, watchlists, matcher.entities, job.chat.language,
+                         phrases=phrases)
+
+
+class _Send:
+    """One claimed delivery on its way: what becomes of it is sent, retried, dead, postponed or skipped."""
+
+    def __init__(self, store: Store, adapter: Adapter, limiter: RateLimiter, job: DeliveryJob,
+                 stats: DeliveryStats, max_attempts: int, unknown_outcome_delay: float, lease: float):
+        self.store, self.adapter, self.limiter, self.job = store, adapter, limiter, job
+        self.stats, self.max_attempts = stats, max_attempts
+        self.unknown_outcome_delay, self.lease = unknown_outcome_delay, lease
+        self.ctx = {"delivery": job.id, "chat": job.chat.id, "platform": job.chat.platform, "item": job.stored.id}
+
+    async def run(self, matcher: Matcher) -> str:
+        job = self.job
+        interval = self.limiter.limits.per_chat_interval
+        slot = await self.store.deliveries.start_sending(job.id, job.chat.id, interval, lease=self.lease,
+                                                         claimed_until=job.lease_until)
+        if slot is None:  # the claim ran out and another worker has the row now
+            log.info("delivery %s: claim expired before sending; left to the worker that holds it", job.id)
+            return "skipped"
+        if not slot:  # another worker sent to this chat a moment ago: the shared per-chat limit says later
+            await self.store.deliveries.postpone(job.id, utcnow() + timedelta(seconds=max(interval, 0.2)))
+            self.stats.postponed += 1
+            return "postponed"
+        return await self._send(alert_for(job, matcher))
+
+    async def _send(self, alert: Alert) -> str:
+        address = self.job.chat.address
+        for _ in range(2):  # a second time only after the chat moved (a Telegram group became a supergroup)
+            try:
+                await self.adapter.send_alert(address, alert)
+            except DeliveryError as exc:
+                if exc.new_address is None:
+                    return await self._failed(exc)
+                log.info("chat %s moved to %s; subscriptions follow it", address, exc.new_address)
+                await self.store.chats.move(self.job.chat.platform, address, exc.new_address)
+                address = exc.new_address
                 continue
-            if exc.retry_after and limiter is not None:
-                limiter.penalize(address, exc.retry_after)
-            if exc.permanent:
-                log.warning("delivery %(delivery)s to chat %(chat)s failed for good: %(err)s", {**ctx, "err": exc})
-                await queries.mark_delivery(engine, job.id, "dead", str(exc))
-                if exc.chat_gone:
-                    await queries.set_chat_active(engine, job.chat.id, False)
-                stats.dead += 1
-                return "dead"
-            floor = unknown_outcome_delay if exc.unknown_outcome else None
-            return await _retry_or_dead(engine, job, max_attempts, str(exc), exc.retry_after, stats, floor)
-        except Exception as exc:  # noqa: BLE001 - an adapter bug must not stop the dispatcher
-            log.exception("delivery %s: unexpected error from the %s adapter", job.id, job.chat.platform)
-            return await _retry_or_dead(engine, job, max_attempts, f"{type(exc).__name__}: {exc}", None, stats)
-    else:
-        return await _retry_or_dead(engine, job, max_attempts, "chat moved twice", None, stats)
-    await queries.mark_delivery(engine, job.id, "sent")
-    stats.sent += 1
-    log.info("alert sent: delivery %(delivery)s item %(item)s → %(platform)s chat %(chat)s", ctx)
-    return "sent"
+            except Exception as exc:  # noqa: BLE001 - an adapter bug must not stop the dispatcher
+                log.exception("delivery %s: unexpected error from the %s adapter", self.job.id, self.job.chat.platform)
+                return await self._retry_or_dead(f"{type(exc).__name__}: {exc}", None)
+            await self.store.deliveries.mark(self.job.id, DeliveryState.SENT)
+            self.stats.sent += 1
+            log.info("alert sent: delivery %(delivery)s item %(item)s → %(platform)s chat %(chat)s", self.ctx)
+            return "sent"
+        return await self._retry_or_dead("chat moved twice", None)
 
-
-async def _retry_or_dead(engine, job, max_attempts: int, error: str, retry_after: float | None,
-                         stats: DeliveryStats, floor: float | None = None) -> str:
-    if job.attempts >= max_attempts:
-        log.warning("delivery %s dead after %s attempts: %s", job.id, job.attempts, error)
-        await queries.mark_delivery(engine, job.id, "dead", error)
-        stats.dead += 1
+    async def _failed(self, exc: DeliveryError) -> str:
+        if exc.retry_after:
+            self.limiter.penalize(self.job.chat.address, exc.retry_after)
+        if not exc.permanent:
+            floor = self.unknown_outcome_delay if exc.unknown_outcome else None
+            return await self._retry_or_dead(str(exc), exc.retry_after, floor)
+        log.warning("delivery %(delivery)s to chat %(chat)s failed for good: %(err)s", {**self.ctx, "err": exc})
+        await self.store.deliveries.mark(self.job.id, DeliveryState.DEAD, str(exc))
+        if exc.chat_gone:
+            await self.store.chats.set_active(self.job.chat.id, False)
+        self.stats.dead += 1
         return "dead"
-    delay = max(backoff(job.attempts, retry_after), floor or 0.0)
-    log.info("delivery %s failed (attempt %s), retry in %.0f s: %s", job.id, job.attempts, delay, error)
-    await queries.mark_delivery(engine, job.id, "failed", error, retry_at=utcnow() + timedelta(seconds=delay))
-    stats.retried += 1
-    return "retried"
+
+    async def _retry_or_dead(self, error: str, retry_after: float | None, floor: float | None = None) -> str:
+        job = self.job
+        if job.attempts >= self.max_attempts:
+            log.warning("delivery %s dead after %s attempts: %s", job.id, job.attempts, error)
+            await self.store.deliveries.mark(job.id, DeliveryState.DEAD, error)
+            self.stats.dead += 1
+            return "dead"
+        delay = max(backoff(job.attempts, retry_after), floor or 0.0)
+        log.info("delivery %s failed (attempt %s), retry in %.0f s: %s", job.id, job.attempts, delay, error)
+        await self.store.deliveries.mark(job.id, DeliveryState.FAILED, error,
+                                         retry_at=utcnow() + timedelta(seconds=delay))
+        self.stats.retried += 1
+        return "retried"

@@ -11,10 +11,11 @@ from urllib.parse import unquote, urljoin, urlparse
 import httpx
 
 from bot.config import PollConfig
+from bot.errors import FeedError
 from bot.feeds.guard import UnsafeURL, check_public_url
 
 
-class FetchError(Exception):
+class FetchError(FeedError):
     """A fetch that failed; ``kind`` is a short machine word (timeout, http, too_large, network, ...)."""
 
     def __init__(self, kind: str, message: str, retry_after: float | None = None):

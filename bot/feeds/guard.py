@@ -7,9 +7,9 @@ import ipaddress
 import socket
 from urllib.parse import urlparse
 
+from bot.errors import UnsafeURL
 
-class UnsafeURL(Exception):
-    """The URL is not http(s) or names a host that resolves to a non-public address."""
+__all__ = ["UnsafeURL", "check_public_url", "is_public_address"]
 
 
 def is_public_address(address: str) -> bool:

@@ -12,6 +12,7 @@ from html.parser import HTMLParser
 
 import feedparser
 
+from bot.errors import FeedError
 from bot.model import Item
 from bot.text.lang import detect_language
 
@@ -19,8 +20,10 @@ MAX_TITLE = 1000
 MAX_SUMMARY = 5000
 
 
-class ParseError(Exception):
+class ParseError(FeedError):
     """The bytes are not a feed we can read; the message says why."""
+
+    kind = "parse"
 
 
 @dataclass

@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.chat.resolve import Resolver
+from bot.commands.resolve import Resolver
 from bot.config import ConfigError
 from bot.extract.matcher import Matcher
 from bot.rules.load import load_rules, rule_files

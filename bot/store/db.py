@@ -69,10 +69,6 @@ async def migrate(engine: AsyncEngine) -> None:
         await conn.run_sync(lambda sync_conn: command.upgrade(_alembic_config(sync_conn), "head"))
 
 
-class StoreUnavailable(Exception):
-    """The database cannot be used right now; the message says what, where and what to do, in one line."""
-
-
 def _root_cause(exc: BaseException) -> BaseException:
     seen = set()
     while id(exc) not in seen:

@@ -9,7 +9,7 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.model import FeedRow
-from bot.store.db import utcnow
+from bot.store.db import on_conflict_do_nothing, utcnow
 from bot.store.tables import feeds
 
 _FEED_COLS = (feeds.c.id, feeds.c.url, feeds.c.name, feeds.c.language, feeds.c.interval, feeds.c.etag,
@@ -41,8 +41,8 @@ class FeedStore:
                         update(feeds).where(feeds.c.url == url).values(
                             name=name, language=language, interval=interval, active=True, source="config")
                     )
-                else:
-                    await conn.execute(insert(feeds).values(
+                else:  # another worker starting at the same moment may insert it first
+                    await conn.execute(on_conflict_do_nothing(conn, feeds).values(
                         url=url, name=name, language=language, interval=interval, source="config",
                         active=True, next_check_at=now, created_at=now))
             await conn.execute(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.conftest import DATA, RULES
-from tests.integration.test_run_once import run
+from tests.fakes.cli import run
 
 
 def test_check_passes_on_the_shipped_rules_and_config():

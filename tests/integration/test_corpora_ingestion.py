@@ -6,27 +6,11 @@ import logging
 
 from sqlalchemy import func, select
 
+from bot.app import Application
 from bot.config import FeedConfig, Settings
-from bot.service import Service
-from bot.store import queries
 from bot.store.tables import items
 from tests.conftest import RULES
-
-
-class Recorder:
-    platform = "console"
-
-    def __init__(self):
-        self.alerts = []
-
-    async def start(self):
-        pass
-
-    async def stop(self):
-        pass
-
-    async def send_alert(self, address, alert):
-        self.alerts.append(alert)
+from tests.fakes.adapters import Recorder
 
 
 async def test_every_corpus_feed_is_ingested_or_rejected_with_a_reason(tmp_path, corpora, caplog):
@@ -39,13 +23,13 @@ async def test_every_corpus_feed_is_ingested_or_rejected_with_a_reason(tmp_path,
         base_dir=tmp_path,
     )
     recorder = Recorder()
-    service = Service(settings, adapters=[recorder])
+    service = Application(settings, adapters=[recorder])
     caplog.set_level(logging.INFO)
     await service.start()
     try:
         summary = await service.run_once()
-        feeds = await queries.list_feeds(service.engine)
-        async with service.engine.connect() as conn:
+        feeds = await service.store.feeds.all()
+        async with service.store.engine.connect() as conn:
             per_feed = dict((await conn.execute(
                 select(items.c.feed_id, func.count()).group_by(items.c.feed_id))).all())
     finally:

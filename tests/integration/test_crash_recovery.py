@@ -12,8 +12,8 @@ import time
 from collections import Counter
 
 from tests.conftest import RULES
+from tests.fakes.feeds import feed_xml
 from tests.fakes.telegram_api import FakeTelegram
-from tests.integration.test_telegram import feed_xml
 
 CHATS = list(range(5001, 5031))
 

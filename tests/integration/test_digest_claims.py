@@ -18,6 +18,7 @@ from bot.rules.holder import RulesHolder
 from bot.store import Store
 from bot.store.db import utcnow
 from tests.conftest import POSTGRES_URL, RULES
+from tests.fakes.adapters import Recorder
 from tests.fakes.postgres import fresh_database
 
 pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="needs RASAD_TEST_POSTGRES_URL (a PostgreSQL server); "
@@ -26,12 +27,11 @@ CHATS = 12
 ALERTS_PER_CHAT = 5
 
 
-class SlowDigests:
+class SlowDigests(Recorder):
     """An adapter whose digests take a moment on the wire, so two workers overlap."""
 
-    platform = "telegram"
-
     def __init__(self, sent: list[tuple[str, tuple[str, ...]]]):
+        super().__init__("telegram")
         self.sent = sent
 
     async def send_digest(self, address, digest):
@@ -71,8 +71,7 @@ async def test_two_workers_send_each_digest_once():
         await second.close()
 
 
-async def test_a_digest_cut_by_a_dead_worker_is_held_again(store_engine):
-    store = Store.on(store_engine)
+async def test_a_digest_cut_by_a_dead_worker_is_held_again(store):
     await _held_alerts(store)
     claimed = await store.deliveries.claim_held(("telegram",), lease=0.0)  # a worker claims, then dies
     assert sum(len(held) for _, held, _ in claimed) == CHATS * ALERTS_PER_CHAT

@@ -10,17 +10,16 @@ import pytest
 from aiohttp import web
 from sqlalchemy import text
 
+from bot.app import Application
 from bot.config import FeedConfig, PollConfig, Settings, TelegramConfig
 from bot.feeds.fetch import BodyDecoder, FetchError, fetch, make_client
 from bot.feeds.parse import parse_feed
 from bot.model import Match
-from bot.service import Service
-from bot.store import queries
 from bot.store.db import describe_store_error, utcnow
 from tests.conftest import DATA, RULES
+from tests.fakes.adapters import Recorder
 from tests.fakes.feed_server import FeedServer, feed_handler, status_handler
 from tests.fakes.telegram_api import FakeTelegram
-from tests.integration.test_corpora_ingestion import Recorder
 
 MIXED = (DATA / "mixed.xml").read_bytes()
 
@@ -111,25 +110,25 @@ def test_a_bad_character_costs_no_item_of_the_feed():
     assert "surrogate" in bad.title and "with NUL" in bad.summary
 
 
-async def test_cleaned_text_is_stored_on_every_database(store_engine):
-    await queries.sync_config_feeds(store_engine, [("file:///w.xml", "W", None, None)])
-    feed = (await queries.list_feeds(store_engine))[0]
+async def test_cleaned_text_is_stored_on_every_database(store):
+    await store.feeds.sync_config([("file:///w.xml", "W", None, None)])
+    feed = (await store.feeds.all())[0]
     items = parse_feed(FEED_WITH, feed_name="W").items
-    stored = await queries.store_items(store_engine, feed.id, [(i, Match((), ())) for i in items])
+    stored = await store.items.store(feed.id, [(i, Match((), ())) for i in items])
     assert len(stored) == 3
 
 
 async def test_what_a_feed_asks_survives_a_304(server, tmp_path):
     ttl_feed = MIXED.replace(b"<title>Test Wire</title>", b"<title>Test Wire</title><ttl>90</ttl>")
     server.route("/ttl", feed_handler(ttl_feed, etag='"v1"'))
-    service = Service(settings_for(tmp_path, [("ttl", server.url("/ttl"))], interval=300, max_interval=6 * 3600),
+    service = Application(settings_for(tmp_path, [("ttl", server.url("/ttl"))], interval=300, max_interval=6 * 3600),
                       adapters=[Recorder()])
     await service.start()
     try:
         await service.run_once()  # 200 with <ttl>90</ttl>
-        first = (await queries.list_feeds(service.engine))[0]
+        first = (await service.store.feeds.all())[0]
         await service.run_once()  # 304: no <ttl> in it
-        second = (await queries.list_feeds(service.engine))[0]
+        second = (await service.store.feeds.all())[0]
     finally:
         await service.stop()
     assert first.asked_interval == second.asked_interval == 5400
@@ -139,20 +138,20 @@ async def test_what_a_feed_asks_survives_a_304(server, tmp_path):
 @pytest.mark.parametrize("seconds", [100, 7 * 3600])
 async def test_retry_after_is_honoured_in_full(server, tmp_path, seconds):
     server.route("/busy", status_handler(429, {"Retry-After": str(seconds)}))
-    service = Service(settings_for(tmp_path, [("busy", server.url("/busy"))], interval=60, max_interval=6 * 3600),
+    service = Application(settings_for(tmp_path, [("busy", server.url("/busy"))], interval=60, max_interval=6 * 3600),
                       adapters=[Recorder()])
     await service.start()
     try:
         await service.run_once()
-        feed = (await queries.list_feeds(service.engine))[0]
+        feed = (await service.store.feeds.all())[0]
     finally:
         await service.stop()
     assert (feed.next_check_at - utcnow()).total_seconds() > seconds - 5
 
 
-async def _limit_pages(service: Service, pages: int | None) -> None:
+async def _limit_pages(service: Application, pages: int | None) -> None:
     """SQLite's max_page_count: past it every write fails with 'database or disk is full', like a full disk."""
-    async with service.engine.connect() as conn:  # the store keeps one pooled SQLite connection
+    async with service.store.engine.connect() as conn:  # the store keeps one pooled SQLite connection
         if pages is None:
             await conn.execute(text("PRAGMA max_page_count = 1073741823"))
         else:
@@ -166,24 +165,24 @@ async def test_a_full_disk_fails_the_feed_visibly_and_loses_nothing(server, tmp_
     many = f'<?xml version="1.0"?><rss version="2.0"><channel><title>W</title>{entries}</channel></rss>'.encode()
     server.route("/feed", feed_handler(many))
     recorder = Recorder()
-    service = Service(settings_for(tmp_path, [("Wire", server.url("/feed"))]), adapters=[recorder])
+    service = Application(settings_for(tmp_path, [("Wire", server.url("/feed"))]), adapters=[recorder])
     await service.start()
     try:
         await _limit_pages(service, 0)
         summary = await service.run_once()
         assert summary.feeds_failed == 1 and "full" in summary.errors[0]
-        await service._job("poll", service._poll_due)  # a scheduled tick while the disk is full: no traceback
-        health = await service.health()
+        await service.jobs.run("poll", service._poll_tick)  # a scheduled tick while the disk is full: no traceback
+        health = await service.health.report()
         assert health["ok"] is False and "full" in health["database"]
         assert recorder.alerts == []
         await _limit_pages(service, None)  # space is back
-        await service._job("poll", service._poll_due)
-        feed = (await queries.list_feeds(service.engine))[0]
+        await service.jobs.run("poll", service._poll_tick)
+        feed = (await service.store.feeds.all())[0]
         assert feed.error_count >= 1 and "full" in (feed.last_error or "")  # the failure was recorded
         summary = await service.run_once()
         assert summary.feeds_failed == 0 and summary.new_items > 0
         assert recorder.alerts, "the items of the failed poll were stored and alerted once the disk was freed"
-        assert (await service.health())["ok"] is True
+        assert (await service.health.report())["ok"] is True
     finally:
         await service.stop()
 
@@ -212,16 +211,16 @@ async def test_admin_notices_survive_a_429(server, tmp_path):
     settings = settings_for(tmp_path, [("Flaky", server.url("/flaky"))], broken_after=1, broken_retry=7200)
     settings.telegram = TelegramConfig(api_url=fake.base_url, admins=[4242], poll_timeout=1)
     settings.telegram_token = fake.token
-    service = Service(settings)
+    service = Application(settings)
     await service.start()
     try:
         fake.fail_next(4242, FakeTelegram.too_many_requests(1))
         await service.run_once()  # the feed breaks; the notice meets a 429 and stays stored
         assert not [p for p in fake.delivered if p.get("chat_id") == 4242]
-        async with service.engine.connect() as conn:
+        async with service.store.engine.connect() as conn:
             state = (await conn.execute(text("SELECT state, attempts FROM notices"))).one()
         assert state == ("pending", 1)
-        async with service.engine.begin() as conn:
+        async with service.store.engine.begin() as conn:
             await conn.execute(text("UPDATE notices SET next_attempt_at = :now"), {"now": utcnow()})
         await service.deliver()
         notices = [p for p in fake.delivered if p.get("chat_id") == 4242]

@@ -15,9 +15,9 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
+from bot.app import Application
 from bot.config import FeedConfig, PollConfig, Settings, SlackConfig, TelegramConfig
 from bot.logs import setup as setup_logging
-from bot.service import Service
 from tests.conftest import RULES
 from tests.fakes.hostile import (
     BIDI,
@@ -51,12 +51,10 @@ def assert_safe_slack(payload: dict) -> None:
 
 async def deliver_all(service, within: float = 20) -> None:
     """Deliver until nothing waits (two alerts to one chat are a second apart: the per-chat limit)."""
-    from bot.store import queries
-
     deadline = time.monotonic() + within
     while True:
         await service.deliver()
-        counts = await queries.delivery_counts(service.engine)
+        counts = await service.store.deliveries.counts()
         if not counts.get("pending") and not counts.get("failed") and not counts.get("sending"):
             return
         assert time.monotonic() < deadline, counts
@@ -81,7 +79,7 @@ async def slack(tmp_path):
         feeds=[FeedConfig(name=HOSTILE_SOURCE, url=str(path))], poll=PollConfig(interval=60),
         slack=SlackConfig(api_url=fake.api_url), http={"host": "127.0.0.1", "port": 0},
         slack_bot_token=fake.bot_token, slack_signing_secret=SECRET, base_dir=tmp_path)
-    service = Service(settings)
+    service = Application(settings)
     await service.start()
     client = httpx.AsyncClient(timeout=20)
     yield fake, service, client, path
@@ -174,7 +172,7 @@ async def telegram(tmp_path):
         feeds=[FeedConfig(name=HOSTILE_SOURCE, url=str(path))], poll=PollConfig(interval=60),
         telegram=TelegramConfig(api_url=fake.base_url, poll_timeout=1), telegram_token=fake.token,
         base_dir=tmp_path)
-    service = Service(settings)
+    service = Application(settings)
     await service.start()
     yield fake, service, path
     await service.stop()
@@ -211,7 +209,6 @@ async def test_telegram_alert_with_a_6000_character_link_arrives_as_valid_html(t
 async def test_telegram_digest_of_hostile_items_is_valid_html(telegram):
     from sqlalchemy import update
 
-    from bot.store import queries
     from bot.store.db import utcnow
     from bot.store.tables import chats, deliveries
 
@@ -220,8 +217,8 @@ async def test_telegram_digest_of_hostile_items_is_valid_html(telegram):
     await _say(fake, 2002, "/digest hourly")
     path.write_text(hostile_feed(), encoding="utf-8")
     await service.run_once()
-    chat = await queries.get_chat(service.engine, "telegram", "2002")
-    async with service.engine.begin() as conn:  # the hour has passed
+    chat = await service.store.chats.get("telegram", "2002")
+    async with service.store.engine.begin() as conn:  # the hour has passed
         past = utcnow().replace(microsecond=0)
         await conn.execute(update(chats).where(chats.c.id == chat.id).values(next_digest_at=past))
         await conn.execute(update(deliveries).where(deliveries.c.chat_id == chat.id, deliveries.c.state == "held")
@@ -268,7 +265,7 @@ async def test_refused_slack_requests_are_logged_without_token_or_response_url(t
     settings = Settings(database=f"sqlite+aiosqlite:///{tmp_path}/l.db", rules=str(RULES), feeds=[],
                         slack=SlackConfig(api_url=fake.api_url), http={"host": "127.0.0.1", "port": 0},
                         slack_bot_token=fake.bot_token, slack_signing_secret=SECRET, base_dir=tmp_path)
-    service = Service(settings)
+    service = Application(settings)
     try:
         await service.start()
         body = urlencode({"token": "legacy-verification-token", "team_id": "T0001", "command": "/rasad",

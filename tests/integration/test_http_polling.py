@@ -6,12 +6,12 @@ import time
 
 import pytest
 
+from bot.app import Application
 from bot.config import FeedConfig, PollConfig, Settings
 from bot.feeds.fetch import FetchError, fetch, make_client
-from bot.service import Service
-from bot.store import queries
 from bot.store.db import utcnow
 from tests.conftest import DATA, RULES
+from tests.fakes.adapters import Recorder
 from tests.fakes.feed_server import (
     FeedServer,
     feed_handler,
@@ -20,7 +20,6 @@ from tests.fakes.feed_server import (
     redirect_loop_handler,
     status_handler,
 )
-from tests.integration.test_corpora_ingestion import Recorder
 
 
 @pytest.fixture
@@ -83,7 +82,7 @@ async def test_one_bad_feed_never_stops_or_delays_the_others_beyond_its_timeout(
         base_dir=tmp_path,
     )
     recorder = Recorder()
-    service = Service(settings, adapters=[recorder])
+    service = Application(settings, adapters=[recorder])
     await service.start()
     try:
         started = time.monotonic()
@@ -91,7 +90,7 @@ async def test_one_bad_feed_never_stops_or_delays_the_others_beyond_its_timeout(
         elapsed = time.monotonic() - started
         assert summary.new_items == 3 and summary.feeds_failed == 2 and summary.alerts_sent == 2
         assert elapsed < 10  # bounded by the hanging feed's own 2 s timeout, not its 6 s hang
-        feeds = {f.name: f for f in await queries.list_feeds(service.engine)}
+        feeds = {f.name: f for f in await service.store.feeds.all()}
         assert feeds["hang"].error_count == 1 and "timeout" not in (feeds["good"].last_error or "")
         assert feeds["error"].last_error == "HTTP 500 Internal Server Error"
         assert feeds["good"].etag == '"g1"'
@@ -103,7 +102,7 @@ async def test_one_bad_feed_never_stops_or_delays_the_others_beyond_its_timeout(
         assert good_requests[-1].get("If-None-Match") == '"g1"'
         assert len(recorder.alerts) == 2
         # a feed failing again backs off exponentially: twice its interval after the second failure
-        error_feed = {f.name: f for f in await queries.list_feeds(service.engine)}["error"]
+        error_feed = {f.name: f for f in await service.store.feeds.all()}["error"]
         assert error_feed.error_count == 2
         assert (error_feed.next_check_at - utcnow()).total_seconds() > 100
     finally:

@@ -11,11 +11,11 @@ import sys
 import httpx
 import yaml
 
+from bot.app import Application
 from bot.config import FeedConfig, Settings
 from bot.logs import JsonFormatter, RedactSecrets
-from bot.service import Service
 from tests.conftest import DATA, ROOT, RULES
-from tests.integration.test_corpora_ingestion import Recorder
+from tests.fakes.adapters import Recorder
 
 
 async def test_healthz_and_metrics(tmp_path):
@@ -23,7 +23,7 @@ async def test_healthz_and_metrics(tmp_path):
                         feeds=[FeedConfig(name="Wire", url=str(DATA / "mixed.xml"))],
                         http={"enabled": True, "host": "127.0.0.1", "port": 0})
     recorder = Recorder()
-    service = Service(settings, adapters=[recorder])
+    service = Application(settings, adapters=[recorder])
     await service.start()
     try:
         await service.run_once()

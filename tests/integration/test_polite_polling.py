@@ -6,13 +6,13 @@ import time
 
 import pytest
 
+from bot.app import Application
 from bot.config import FeedConfig, PollConfig, Settings, TelegramConfig
 from bot.feeds.fetch import FetchError, fetch, make_client
 from bot.feeds.guard import UnsafeURL, check_public_url, is_public_address
-from bot.service import Service
-from bot.store import queries
 from bot.store.db import utcnow
 from tests.conftest import DATA, RULES
+from tests.fakes.adapters import Recorder
 from tests.fakes.feed_server import (
     ConcurrencyProbe,
     FeedServer,
@@ -23,7 +23,6 @@ from tests.fakes.feed_server import (
     trickle_handler,
 )
 from tests.fakes.telegram_api import FakeTelegram
-from tests.integration.test_corpora_ingestion import Recorder
 
 MIXED = (DATA / "mixed.xml").read_bytes()
 
@@ -47,13 +46,13 @@ async def test_max_age_and_ttl_lengthen_the_interval_within_bounds(server, tmp_p
     server.route("/ttl", feed_handler(ttl_feed.replace(b"t-", b"tt-")))
     server.route("/huge-ttl", feed_handler(ttl_feed.replace(b"<ttl>90</ttl>", b"<ttl>100000</ttl>")))
     server.route("/plain", feed_handler(MIXED.replace(b"t-", b"pl-")))
-    service = Service(settings_for(tmp_path, [("maxage", server.url("/maxage")), ("ttl", server.url("/ttl")),
+    service = Application(settings_for(tmp_path, [("maxage", server.url("/maxage")), ("ttl", server.url("/ttl")),
                                               ("huge", server.url("/huge-ttl")), ("plain", server.url("/plain"))],
                                    interval=300, max_interval=3 * 3600), adapters=[Recorder()])
     await service.start()
     try:
         await service.run_once()
-        due = {f.name: (f.next_check_at - utcnow()).total_seconds() for f in await queries.list_feeds(service.engine)}
+        due = {f.name: (f.next_check_at - utcnow()).total_seconds() for f in await service.store.feeds.all()}
     finally:
         await service.stop()
     assert 300 * 0.85 < due["plain"] < 300 * 1.15  # the configured interval, with jitter
@@ -75,7 +74,7 @@ async def test_concurrent_fetches_per_host_are_capped(server, tmp_path):
     probe = ConcurrencyProbe(MIXED, hold=0.3)
     for i in range(6):
         server.route(f"/f{i}", probe)
-    service = Service(settings_for(tmp_path, [(f"f{i}", server.url(f"/f{i}")) for i in range(6)],
+    service = Application(settings_for(tmp_path, [(f"f{i}", server.url(f"/f{i}")) for i in range(6)],
                                    per_host=2, concurrency=8), adapters=[Recorder()])
     await service.start()
     try:
@@ -116,11 +115,11 @@ async def test_gzip_bodies_are_decoded(server):
 
 async def test_retry_after_delays_the_next_try(server, tmp_path):
     server.route("/busy", status_handler(503, {"Retry-After": "900"}))
-    service = Service(settings_for(tmp_path, [("busy", server.url("/busy"))], interval=60), adapters=[Recorder()])
+    service = Application(settings_for(tmp_path, [("busy", server.url("/busy"))], interval=60), adapters=[Recorder()])
     await service.start()
     try:
         await service.run_once()
-        feed = (await queries.list_feeds(service.engine))[0]
+        feed = (await service.store.feeds.all())[0]
     finally:
         await service.stop()
     assert (feed.next_check_at - utcnow()).total_seconds() > 850
@@ -132,21 +131,21 @@ async def test_broken_feed_tells_admins_once_then_recovery(server, tmp_path):
     settings = settings_for(tmp_path, [("Flaky", server.url("/flaky"))], broken_after=3, broken_retry=7200)
     settings.telegram = TelegramConfig(api_url=fake.base_url, admins=[4242], poll_timeout=1)
     settings.telegram_token = fake.token
-    service = Service(settings)
+    service = Application(settings)
     await service.start()
     try:
         for _ in range(5):
             await service.run_once()
         notices = [p for p in fake.delivered if p.get("chat_id") == 4242]
         assert len(notices) == 1 and "Flaky" in notices[0]["text"] and "broken" in notices[0]["text"]
-        feed = (await queries.list_feeds(service.engine))[0]
+        feed = (await service.store.feeds.all())[0]
         assert feed.broken_since is not None and feed.error_count == 5
         assert (feed.next_check_at - utcnow()).total_seconds() > 7000  # slow retry while broken
         server.route("/flaky", feed_handler(MIXED))
         await service.run_once()
         notices = [p for p in fake.delivered if p.get("chat_id") == 4242]
         assert len(notices) == 2 and "works again" in notices[1]["text"]
-        assert (await queries.list_feeds(service.engine))[0].broken_since is None
+        assert (await service.store.feeds.all())[0].broken_since is None
     finally:
         await service.stop()
         await fake.stop()
@@ -182,21 +181,22 @@ async def test_rules_reload_keeps_the_last_good_rules_on_errors(tmp_path, write_
     rules = write_rules({"a.yaml": "entities:\n  - {id: alpha-act, type: law, names: {en: Alpha Act}}\n"
                                    "watchlists:\n  - {id: w, names: {en: W}, any: [alpha-act]}\n"})
     settings = Settings(database=f"sqlite+aiosqlite:///{tmp_path}/r.db", rules=str(rules), base_dir=tmp_path)
-    service = Service(settings, adapters=[Recorder()])
+    service = Application(settings, adapters=[Recorder()])
     await service.start()
     try:
-        assert not await service.reload_rules_if_changed()  # nothing changed
+        assert not (await service.rules.reload_if_changed()).changed  # nothing changed
         (rules / "b.yaml").write_text("entities:\n  - {id: beta-act, type: law, names: {en: Beta Act}}\n")
-        assert await service.reload_rules_if_changed()
-        assert "beta-act" in service.matcher.entities
+        assert (await service.rules.reload_if_changed()).changed
+        assert "beta-act" in service.rules.matcher.entities
         (rules / "b.yaml").write_text("entities:\n  - {id: beta-act, type: planet, names: {en: Beta Act}}\n")
-        assert not await service.reload_rules_if_changed()
-        assert "beta-act" in service.matcher.entities  # the last good rules stay
-        assert service._bad_rules and "b.yaml:2: entity 'beta-act': type:" in service._bad_rules[0]
+        reload = await service.rules.reload_if_changed()
+        assert not reload.changed and reload.new_errors
+        assert "beta-act" in service.rules.matcher.entities  # the last good rules stay
+        assert "b.yaml:2: entity 'beta-act': type:" in reload.errors[0]
         (rules / "a.yaml").unlink()
         (rules / "b.yaml").unlink()
-        assert not await service.reload_rules_if_changed()  # an empty rule set is refused too
-        assert "alpha-act" in service.matcher.entities
+        assert not (await service.rules.reload_if_changed()).changed  # an empty rule set is refused too
+        assert "alpha-act" in service.rules.matcher.entities
     finally:
         await service.stop()
 
@@ -205,7 +205,7 @@ async def test_real_corpus_feeds_served_over_http(server, tmp_path, corpora):
     files = sorted((corpora / "feeds").glob("*.xml"))
     for path in files:
         server.route(f"/{path.name}", feed_handler(path.read_bytes(), etag=f'"{path.stat().st_size}"'))
-    service = Service(settings_for(tmp_path, [(p.name, server.url(f"/{p.name}")) for p in files]),
+    service = Application(settings_for(tmp_path, [(p.name, server.url(f"/{p.name}")) for p in files]),
                       adapters=[Recorder()])
     await service.start()
     try:

@@ -11,12 +11,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot.chat.base import DeliveryError
 from bot.delivery import limits
 from bot.delivery.limits import SLACK, TELEGRAM, UNLIMITED, RateLimiter, ReplyQueue
-from bot.store import queries
+from bot.errors import DeliveryError
+from bot.model import Target
+from tests.fakes.harness import Harness
 from tests.fakes.telegram_api import FakeTelegram
-from tests.integration.test_telegram import Harness
 
 REPLY_METHODS = ("sendMessage", "sendDocument", "editMessageText")
 
@@ -87,8 +87,8 @@ async def test_commands_of_one_chat_run_in_their_order(limited):
     assert "✅" in texts[0] and "Caesar Act" in texts[0]
     assert "Stopped" in texts[1]
     assert "2254" in texts[3] and "Caesar Act" not in texts[3]
-    chat = await queries.get_chat(h.service.engine, "telegram", "61")
-    assert await queries.chat_subscriptions(h.service.engine, chat.id) == [("entity", "unsc-2254")]
+    chat = await h.service.store.chats.get("telegram", "61")
+    assert await h.service.store.subscriptions.of_chat(chat.id) == [Target("entity", "unsc-2254")]
 
 
 async def test_an_edited_message_is_not_a_command(limited):
@@ -101,8 +101,8 @@ async def test_an_edited_message_is_not_a_command(limited):
     h.fake.push_message(71, "/list")  # updates of a chat are handled in order: once this is answered, so was the edit
     await settle(h, 2)
     assert len(answers(h.fake, 71)) == 2  # the edit got no answer ...
-    chat = await queries.get_chat(h.service.engine, "telegram", "71")
-    assert await queries.chat_subscriptions(h.service.engine, chat.id) == [("entity", "caesar-act")]  # ... nor effect
+    chat = await h.service.store.chats.get("telegram", "71")
+    assert await h.service.store.subscriptions.of_chat(chat.id) == [Target("entity", "caesar-act")]  # ... nor effect
     # channels likewise: an edited post is not a command
     channel = -1002071
     h.fake.push_channel_post(channel, "/watch Caesar Act")
@@ -111,8 +111,8 @@ async def test_an_edited_message_is_not_a_command(limited):
     h.fake.push_channel_post(channel, "/list")
     await settle(h, 4)
     assert len(answers(h.fake, channel)) == 2
-    chat = await queries.get_chat(h.service.engine, "telegram", str(channel))
-    assert await queries.chat_subscriptions(h.service.engine, chat.id) == [("entity", "caesar-act")]
+    chat = await h.service.store.chats.get("telegram", str(channel))
+    assert await h.service.store.subscriptions.of_chat(chat.id) == [Target("entity", "caesar-act")]
     # and edits are not asked for in the first place
     asked = [c.params.get("allowed_updates") for c in h.fake.calls if c.method == "getUpdates"]
     assert asked and all(a and "edited_message" not in a and "edited_channel_post" not in a for a in asked)
@@ -129,7 +129,7 @@ async def test_a_command_that_fails_is_still_answered(limited, caplog):
         return await original(caller, command, args)
 
     commands.dispatch = broken
-    with caplog.at_level(logging.ERROR, logger="bot.chat.telegram"):
+    with caplog.at_level(logging.ERROR, logger="bot.adapters.telegram"):
         reply = await h.say(81, "/status")
     assert "Something went wrong" in reply["text"]
     assert "error while handling an update" in caplog.text
@@ -156,8 +156,8 @@ async def test_an_answer_with_buttons_quotes_its_command_so_a_press_finds_the_wo
                 "reply_to_message": command}  # what Telegram sends back with the press
     chosen = await h.press(97, "w:p", keyboard)
     assert "water crisis" in chosen["text"]
-    chat = await queries.get_chat(h.service.engine, "telegram", "97")
-    assert await queries.chat_subscriptions(h.service.engine, chat.id) == [("phrase", "water crisis")]
+    chat = await h.service.store.chats.get("telegram", "97")
+    assert await h.service.store.subscriptions.of_chat(chat.id) == [Target("phrase", "water crisis")]
 
 
 # ------------------------------------------------------------------ the limiter and the queue on their own
@@ -267,7 +267,7 @@ async def test_429_timeouts_and_network_failures_are_retried_a_bounded_number_of
 
 
 async def test_slack_response_url_429_is_honoured(tmp_path):
-    from bot.chat.slack import SlackAdapter
+    from bot.adapters.slack import SlackAdapter
 
     adapter = SlackAdapter("xoxb-test", commands=None, app_token="xapp-test")
     calls: list[float] = []

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import DATA, RULES
-
-
-def run(args: list[str], cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    full_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=cwd, env=full_env, capture_output=True,
-                          text=True, timeout=120)
+from tests.fakes.cli import run
 
 
 def write_config(tmp_path: Path, language: str, feeds: list[tuple[str, str]], db: str = "rasad.db") -> Path:

@@ -9,12 +9,12 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
+from bot.app import Application
 from bot.config import FeedConfig, PollConfig, Settings, SlackConfig
-from bot.service import Service
-from bot.store import queries
+from bot.model import Target
 from tests.conftest import RULES
+from tests.fakes.feeds import feed_xml
 from tests.fakes.slack_api import FakeSlack
-from tests.integration.test_telegram import feed_xml
 
 SECRET = "slack-signing-secret"
 RLM = "\u200f"
@@ -30,7 +30,7 @@ class SlackHarness:
             feeds=[FeedConfig(name="Wire", url=str(self.feed))], poll=PollConfig(interval=60),
             slack=SlackConfig(api_url=fake.api_url, admins=["UADMIN"]), http={"host": "127.0.0.1", "port": 0},
             slack_bot_token=fake.bot_token, slack_signing_secret=SECRET, base_dir=tmp_path)
-        self.service = Service(settings)
+        self.service = Application(settings)
         self.client = httpx.AsyncClient(timeout=20)
 
     @property
@@ -84,7 +84,7 @@ async def test_bad_signature_and_stale_timestamp_are_rejected(slack):
     stale = FakeSlack.sign(SECRET, body, timestamp=int(time.time()) - 600)
     assert (await slack.client.post(slack.events_url, content=body, headers=stale)).status_code == 401
     assert slack.fake.responses == []
-    assert await queries.get_chat(slack.service.engine, "slack", "C0001") is None  # nothing happened
+    assert await slack.service.store.chats.get("slack", "C0001") is None  # nothing happened
 
 
 async def test_feed_text_is_escaped_and_blocks_stay_in_limits(slack):
@@ -121,7 +121,7 @@ async def test_429_retry_after_is_honoured_and_nothing_is_lost(slack):
         await slack.service.deliver()
         await __import__("asyncio").sleep(0.1)
     assert len(slack.fake.posted("C0004")) == 1
-    assert await queries.delivery_counts(slack.service.engine) == {"sent": 1}
+    assert await slack.service.store.deliveries.counts() == {"sent": 1}
 
 
 @pytest.mark.parametrize("error", ["channel_not_found", "not_in_channel", "is_archived"])
@@ -130,9 +130,9 @@ async def test_channel_errors_mark_the_channel_inactive(slack, error):
     slack.fake.fail_next("C0005", FakeSlack.error(error))
     slack.publish(("x1", "Caesar Act news", ""))
     await slack.service.run_once()
-    chat = await queries.get_chat(slack.service.engine, "slack", "C0005")
+    chat = await slack.service.store.chats.get("slack", "C0005")
     assert chat.active is False
-    assert await queries.delivery_counts(slack.service.engine) == {"dead": 1}
+    assert await slack.service.store.deliveries.counts() == {"dead": 1}
 
 
 async def test_choices_as_buttons_and_the_action_that_follows(slack):
@@ -149,8 +149,8 @@ async def test_choices_as_buttons_and_the_action_that_follows(slack):
     response = await slack.client.post(slack.events_url, content=body, headers=FakeSlack.sign(SECRET, body))
     assert response.status_code == 200
     await slack.fake.wait_for(lambda f: any("Bashar al-Assad" in r.get("text", "") for r in f.responses))
-    chat = await queries.get_chat(slack.service.engine, "slack", "C0006")
-    assert await queries.chat_subscriptions(slack.service.engine, chat.id) == [("entity", "bashar-al-assad")]
+    chat = await slack.service.store.chats.get("slack", "C0006")
+    assert await slack.service.store.subscriptions.of_chat(chat.id) == [Target("entity", "bashar-al-assad")]
 
 
 async def test_help_list_status_and_unknown(slack):
@@ -184,7 +184,7 @@ async def test_socket_mode_receives_the_slash_command_over_a_websocket(tmp_path)
     settings = Settings(database=f"sqlite+aiosqlite:///{tmp_path}/sm.db", rules=str(RULES),
                         feeds=[FeedConfig(name="Wire", url=str(feed))], slack=SlackConfig(api_url=fake.api_url),
                         slack_bot_token=fake.bot_token, slack_app_token=fake.app_token, base_dir=tmp_path)
-    service = Service(settings)
+    service = Application(settings)
     await service.start()
     try:
         assert service.http is None  # Socket Mode needs no public URL and no HTTP port

@@ -2,70 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from pathlib import Path
-
 import pytest
 import yaml
 
-from bot.config import FeedConfig, PollConfig, Settings, TelegramConfig
-from bot.service import Service
-from bot.store import queries
+from bot.app import Application
+from bot.config import Settings, TelegramConfig
+from bot.model import Target
 from tests.conftest import RULES
+from tests.fakes.feeds import feed_xml
+from tests.fakes.harness import ADMIN, Harness
 from tests.fakes.telegram_api import FakeTelegram
 
-ADMIN = 777
 RLM = "\u200f"
-
-
-def feed_xml(*items: tuple[str, str, str]) -> str:
-    body = "".join(f"<item><title>{title}</title><guid>{guid}</guid><link>https://e.org/{guid}</link>"
-                   f"<description>{summary}</description></item>" for guid, title, summary in items)
-    return f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Wire</title>{body}</channel></rss>'
-
-
-class Harness:
-    def __init__(self, tmp_path: Path, fake: FakeTelegram):
-        self.fake = fake
-        self.feed = tmp_path / "feed.xml"
-        self.feed.write_text(feed_xml(), encoding="utf-8")
-        self.settings = Settings(
-            database=f"sqlite+aiosqlite:///{tmp_path}/tg.db", rules=str(RULES),
-            feeds=[FeedConfig(name="Wire", url=str(self.feed))], poll=PollConfig(interval=60),
-            telegram=TelegramConfig(api_url=fake.base_url, admins=[ADMIN], poll_timeout=1),
-            telegram_token=fake.token, base_dir=tmp_path)
-        self.service = Service(self.settings)
-
-    def publish(self, *items: tuple[str, str, str]) -> None:
-        self.feed.write_text(feed_xml(*items), encoding="utf-8")
-
-    async def say(self, chat_id: int, text: str, **kw) -> dict:
-        """Send a user message and wait for the bot's answer to that chat."""
-        before = len(self.fake.calls)
-        self.fake.push_message(chat_id, text, **kw)
-        calls = await self.fake.wait_for(lambda c: any(
-            x.method in ("sendMessage", "sendDocument", "editMessageText") and x.params.get("chat_id") == chat_id
-            for x in c[before:]))
-        return next(x.params for x in calls[before:] if x.params.get("chat_id") == chat_id
-                    and x.method in ("sendMessage", "sendDocument", "editMessageText"))
-
-    async def press(self, chat_id: int, data: str, keyboard_message: dict, **kw) -> dict:
-        before = len(self.fake.calls)
-        self.fake.push_callback(chat_id, data, keyboard_message, **kw)
-        calls = await self.fake.wait_for(lambda c: any(x.method == "editMessageText" for x in c[before:]))
-        return next(x.params for x in calls[before:] if x.method == "editMessageText")
-
-    async def deliver_all(self, within: float = 20) -> None:
-        """Deliver until nothing is pending or failed (waiting for retry times, never a fixed sleep)."""
-        deadline = time.monotonic() + within
-        while True:
-            await self.service.deliver()
-            counts = await queries.delivery_counts(self.service.engine)
-            if not counts.get("pending") and not counts.get("failed") and not counts.get("sending"):
-                return
-            assert time.monotonic() < deadline, counts
-            await asyncio.sleep(0.1)
 
 
 @pytest.fixture
@@ -128,8 +76,8 @@ async def test_group_member_who_is_not_admin_cannot_unsubscribe_the_group(tg):
     assert "✅" in done["text"] and "2254" in done["text"]
     refused = await tg.say(group, "/unwatch UNSCR 2254", user_id=member, chat_type="supergroup")
     assert "administrators" in refused["text"]
-    chat = await queries.get_chat(tg.service.engine, "telegram", str(group))
-    assert await queries.chat_subscriptions(tg.service.engine, chat.id)  # still subscribed
+    chat = await tg.service.store.chats.get("telegram", str(group))
+    assert await tg.service.store.subscriptions.of_chat(chat.id)  # still subscribed
     ok = await tg.say(group, "/unwatch UNSCR 2254", user_id=admin, chat_type="supergroup")
     assert "Stopped" in ok["text"]
     listing = await tg.say(group, "/list", user_id=member, chat_type="supergroup")  # reading is for everyone
@@ -147,7 +95,7 @@ async def test_a_429_storm_delays_but_loses_nothing(tg):
         alerts = alerts_to(tg.fake, chat)
         assert len(alerts) == 2, chat
         assert len({a["text"] for a in alerts}) == 2  # no duplicates
-    counts = await queries.delivery_counts(tg.service.engine)
+    counts = await tg.service.store.deliveries.counts()
     assert counts == {"sent": 6}
 
 
@@ -156,7 +104,7 @@ async def test_blocked_bot_marks_chat_inactive(tg):
     tg.fake.fail_next(301, FakeTelegram.blocked())
     tg.publish(("b1", "Caesar Act news", ""))
     await tg.service.run_once()
-    chat = await queries.get_chat(tg.service.engine, "telegram", "301")
+    chat = await tg.service.store.chats.get("telegram", "301")
     assert chat.active is False
     tg.publish(("b1", "Caesar Act news", ""), ("b2", "More Caesar Act news", ""))
     summary = await tg.service.run_once()
@@ -168,8 +116,8 @@ async def test_chat_not_found_is_permanent_too(tg):
     tg.fake.fail_next(302, FakeTelegram.chat_not_found())
     tg.publish(("n1", "Caesar Act news", ""))
     await tg.service.run_once()
-    assert (await queries.get_chat(tg.service.engine, "telegram", "302")).active is False
-    assert (await queries.delivery_counts(tg.service.engine)) == {"dead": 1}
+    assert (await tg.service.store.chats.get("telegram", "302")).active is False
+    assert (await tg.service.store.deliveries.counts()) == {"dead": 1}
 
 
 async def test_migrated_group_moves_subscriptions_and_resends(tg):
@@ -180,10 +128,10 @@ async def test_migrated_group_moves_subscriptions_and_resends(tg):
     tg.publish(("m1", "Caesar Act news", ""))
     await tg.service.run_once()
     assert len(alerts_to(tg.fake, -1009400)) == 1
-    moved = await queries.get_chat(tg.service.engine, "telegram", "-1009400")
-    assert moved is not None and await queries.chat_subscriptions(tg.service.engine, moved.id) == [
-        ("entity", "caesar-act")]
-    assert await queries.get_chat(tg.service.engine, "telegram", str(group)) is None
+    moved = await tg.service.store.chats.get("telegram", "-1009400")
+    assert moved is not None and await tg.service.store.subscriptions.of_chat(moved.id) == [
+        Target("entity", "caesar-act")]
+    assert await tg.service.store.chats.get("telegram", str(group)) is None
 
 
 async def test_watch_resolves_typos_offers_choices_and_free_words(tg):
@@ -241,9 +189,9 @@ async def test_export_then_import_round_trip_and_errors_with_lines(tg):
     tg.fake.push_document(702, "rasad-subscriptions.yaml", content)
     await tg.fake.wait_for(lambda c: any(x.method == "sendMessage" and x.params.get("chat_id") == 702
                                          for x in c[before:]))
-    chat = await queries.get_chat(tg.service.engine, "telegram", "702")
-    assert sorted(await queries.chat_subscriptions(tg.service.engine, chat.id)) == [
-        ("entity", "caesar-act"), ("watchlist", "syria-process")]
+    chat = await tg.service.store.chats.get("telegram", "702")
+    assert sorted(await tg.service.store.subscriptions.of_chat(chat.id)) == [
+        Target("entity", "caesar-act"), Target("watchlist", "syria-process")]
     # a broken file: every error with file:line, nothing applied
     bad = b"watchlists:\n  - id: mine\n    names: {en: Mine}\n    any: [no-such-entity]\n  - id: x\n"
     before = len(tg.fake.calls)
@@ -253,7 +201,7 @@ async def test_export_then_import_round_trip_and_errors_with_lines(tg):
     text = next(x.params["text"] for x in calls[before:] if x.method == "sendMessage")
     assert "mine.yaml:4: watchlist 'mine': any: unknown entity id 'no-such-entity'" in text
     assert "mine.yaml:5:" in text
-    assert len(await queries.chat_subscriptions(tg.service.engine, chat.id)) == 2
+    assert len(await tg.service.store.subscriptions.of_chat(chat.id)) == 2
 
 
 async def test_feeds_are_for_bot_admins(tg):
@@ -267,7 +215,7 @@ async def test_feeds_are_for_bot_admins(tg):
     listing = await tg.say(ADMIN, "/feeds")
     assert "Example" in listing["text"] and "Wire" in listing["text"]
     assert "not an http" in (await tg.say(ADMIN, "/addfeed ftp://x/y"))["text"]
-    feed_id = next(f.id for f in await queries.list_feeds(tg.service.engine) if f.name == "Example")
+    feed_id = next(f.id for f in await tg.service.store.feeds.all() if f.name == "Example")
     assert "removed" in (await tg.say(ADMIN, f"/delfeed {feed_id}"))["text"]
 
 
@@ -287,7 +235,7 @@ async def test_webhook_mode_with_secret_token_behind_the_health_port(tmp_path):
         telegram=TelegramConfig(api_url=fake.base_url, mode="webhook", webhook_url="https://rasad.example.org/"),
         http={"host": "127.0.0.1", "port": 0}, telegram_token=fake.token, telegram_webhook_secret="s3cret-token",
         base_dir=tmp_path)
-    service = Service(settings)
+    service = Application(settings)
     await service.start()
     try:
         hook = fake.sent("setWebhook")[0]
@@ -343,15 +291,15 @@ async def test_channel_posts_are_commands_from_its_administrators(tg):
     tg.fake._push(update)
     await tg.fake.wait_for(lambda c: any(x.method == "sendMessage" and x.params.get("chat_id") == channel
                                          for x in c[before:]))
-    chat = await queries.get_chat(tg.service.engine, "telegram", str(channel))
+    chat = await tg.service.store.chats.get("telegram", str(channel))
     assert chat.chat_type == "channel"
-    assert await queries.chat_subscriptions(tg.service.engine, chat.id) == [("entity", "caesar-act")]
+    assert await tg.service.store.subscriptions.of_chat(chat.id) == [Target("entity", "caesar-act")]
 
 
 async def test_one_alert_per_story_across_feeds(tg, tmp_path):
     second = tmp_path / "second.xml"
     second.write_text(feed_xml(), encoding="utf-8")
-    await queries.add_feed(tg.service.engine, str(second), "Second Wire", source="config")
+    await tg.service.store.feeds.add(str(second), "Second Wire", source="config")
     await tg.say(1101, "/watch Caesar Act")
     tg.publish(("x1", "Washington extends Caesar Act sanctions waiver for six months",
                 "The U.S. Treasury said the waiver allows investment in Syria's energy sector."))
@@ -376,8 +324,8 @@ async def _make_due(service, chat_address: str) -> None:
 
     from bot.store.db import utcnow
     from bot.store.tables import chats, deliveries
-    chat = await queries.get_chat(service.engine, "telegram", chat_address)
-    async with service.engine.begin() as conn:
+    chat = await service.store.chats.get("telegram", chat_address)
+    async with service.store.engine.begin() as conn:
         past = utcnow().replace(microsecond=0)
         await conn.execute(update(chats).where(chats.c.id == chat.id).values(next_digest_at=past))
         await conn.execute(update(deliveries).where(deliveries.c.chat_id == chat.id, deliveries.c.state == "held")
@@ -394,7 +342,7 @@ async def test_hourly_digest_groups_held_alerts_by_watchlist(tg):
                ("d3", "Captagon Act enforcement begins", "The Captagon Act took effect."))
     summary = await tg.service.run_once()
     assert summary.deliveries_created == 3 and alerts_to(tg.fake, 1201) == []
-    assert (await queries.delivery_counts(tg.service.engine)).get("held") == 3
+    assert (await tg.service.store.deliveries.counts()).get("held") == 3
     await _make_due(tg.service, "1201")
     await tg.service.deliver()
     digests = [d for d in tg.fake.delivered if d["chat_id"] == 1201 and "📰" in d["text"]]
@@ -402,8 +350,8 @@ async def test_hourly_digest_groups_held_alerts_by_watchlist(tg):
     text = digests[0]["text"]
     assert "3 alerts" in text and "Sanctions on Syria" in text and "Resolution 2254" in text
     assert text.index("Caesar Act waiver") < text.index("Captagon Act") or "Captagon" in text
-    assert (await queries.delivery_counts(tg.service.engine)) == {"sent": 3}
-    chat = await queries.get_chat(tg.service.engine, "telegram", "1201")
+    assert (await tg.service.store.deliveries.counts()) == {"sent": 3}
+    chat = await tg.service.store.chats.get("telegram", "1201")
     assert chat.next_digest_at is not None and chat.digest == "hourly"
 
 
@@ -417,14 +365,14 @@ async def test_quiet_hours_hold_alerts_but_urgent_ones_break_through(tg):
     await tg.say(1301, "/watch sanctions")
     await tg.say(1301, "/watch chemical-weapons")
     assert "Quiet hours" in (await tg.say(1301, f"/quiet {start}-{end}"))["text"]
-    wl = tg.service.matcher.watchlists
+    wl = tg.service.rules.matcher.watchlists
     wl["chemical-weapons"] = dataclasses.replace(wl["chemical-weapons"], urgent=True)
     tg.publish(("q1", "Caesar Act waiver extended", "The Caesar Act stays."),
                ("q2", "OPCW confirms chlorine use", "The OPCW said chlorine was used."))
     await tg.service.run_once()
     alerts = alerts_to(tg.fake, 1301)
     assert len(alerts) == 1 and "OPCW" in alerts[0]["text"]  # urgent: at once
-    assert (await queries.delivery_counts(tg.service.engine)).get("held") == 1
+    assert (await tg.service.store.deliveries.counts()).get("held") == 1
     await _make_due(tg.service, "1301")  # quiet hours over
     await tg.service.deliver()
     digests = [d for d in tg.fake.delivered if d["chat_id"] == 1301 and "📰" in d["text"]]

@@ -11,8 +11,8 @@ import time
 from datetime import UTC, datetime
 
 from tests.conftest import RULES
+from tests.fakes.feeds import feed_xml
 from tests.fakes.telegram_api import FakeTelegram
-from tests.integration.test_telegram import feed_xml
 
 
 async def _start(config, tmp_path, fake) -> asyncio.subprocess.Process:

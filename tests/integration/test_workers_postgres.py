@@ -18,8 +18,8 @@ from sqlalchemy import text
 from bot.store.db import create_engine, migrate, utcnow
 from bot.store.tables import chats, subscriptions
 from tests.conftest import POSTGRES_URL, RULES
+from tests.fakes.feeds import feed_xml
 from tests.fakes.telegram_api import FakeTelegram
-from tests.integration.test_telegram import feed_xml
 
 pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="needs RASAD_TEST_POSTGRES_URL (a PostgreSQL server); "
                                                          ".ci/run sets it on this project's machines")
@@ -110,6 +110,9 @@ async def _three_workers(tmp_path, url: str) -> None:
         # exactly one process polled Telegram updates: the advisory lock
         stderrs = []
         for proc in (procs[0], procs[2]):
+            if proc.returncode is not None:  # a worker that ended by itself: say why
+                _, err = await proc.communicate()
+                raise AssertionError(f"a worker ended with {proc.returncode}:\n{err.decode()[-3000:]}")
             proc.send_signal(signal.SIGTERM)
             _, err = await asyncio.wait_for(proc.communicate(), 60)
             stderrs.append(err.decode())
@@ -128,14 +131,14 @@ async def _three_workers(tmp_path, url: str) -> None:
 
 
 async def test_only_one_process_consumes_telegram_updates(tmp_path):
+    from bot.app import Application
     from bot.config import Settings, TelegramConfig
-    from bot.service import Service
 
     async with fresh_database("rasad_l") as url:
-        await _two_services(tmp_path, url, Settings, TelegramConfig, Service)
+        await _two_services(tmp_path, url, Settings, TelegramConfig, Application)
 
 
-async def _two_services(tmp_path, url, Settings, TelegramConfig, Service) -> None:  # noqa: N803
+async def _two_services(tmp_path, url, Settings, TelegramConfig, Application) -> None:  # noqa: N803
     fake = await FakeTelegram().start()
     services = []
     try:
@@ -143,10 +146,10 @@ async def _two_services(tmp_path, url, Settings, TelegramConfig, Service) -> Non
             settings = Settings(database=url, rules=str(RULES), base_dir=tmp_path,
                                 telegram=TelegramConfig(api_url=fake.base_url, poll_timeout=1),
                                 telegram_token=fake.token)
-            service = Service(settings)
+            service = Application(settings)
             await service.start()
             services.append(service)
-        receiving = [s.adapters["telegram"]._receive for s in services]
+        receiving = [s.adapters["telegram"].receiving for s in services]
         assert receiving == [True, False]
     finally:
         for service in services:

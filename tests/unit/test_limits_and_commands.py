@@ -2,8 +2,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot.chat.commands import parse_duration
-from bot.chat.resolve import Resolver, Target
+from bot.commands.handlers import parse_duration
+from bot.commands.resolve import Resolver, Target
 from bot.delivery.limits import TELEGRAM, RateLimiter
 from bot.extract.matcher import Matcher
 from bot.rules.load import load_rules

@@ -9,9 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot.alerts.compose import FSI, MAX_LINK, PDI, RLM, compose_alert, render_text
-from bot.chat.commands import Button, Reply
-from bot.chat.slack import (
+from bot.adapters.slack import (
     SlackAdapter,
     _reply_blocks,
     feed_mrkdwn,
@@ -21,7 +19,16 @@ from bot.chat.slack import (
     render_blocks,
     render_fallback,
 )
-from bot.chat.telegram import MAX_CAPTION, MAX_MESSAGE, TelegramAdapter, render_html, render_reply, utf16_len
+from bot.adapters.telegram import (
+    MAX_CAPTION,
+    MAX_MESSAGE,
+    TelegramAdapter,
+    render_html,
+    render_reply,
+    utf16_len,
+)
+from bot.alerts.compose import FSI, MAX_LINK, PDI, RLM, compose_alert, render_text
+from bot.commands.handlers import Button, Reply
 from bot.delivery.digest import Digest, DigestEntry, render_digest
 from bot.model import Alert, Entity, Item, Mention, Watchlist
 from tests.fakes.hostile import (

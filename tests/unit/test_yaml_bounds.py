@@ -11,10 +11,10 @@ import pytest
 
 import bot.yamlfile
 from bot.alerts.i18n import t
-from bot.chat.commands import Caller, Commands
-from bot.chat.resolve import Resolver
-from bot.chat.transfer import IMPORT_LIMITS, import_subscriptions
 from bot.cli import main as cli_main
+from bot.commands.handlers import Caller, Commands
+from bot.commands.resolve import Resolver
+from bot.commands.transfer import IMPORT_LIMITS, import_subscriptions
 from bot.config import ConfigError, load_settings
 from bot.extract.matcher import Matcher
 from bot.rules.load import load_rules
@@ -165,13 +165,13 @@ def test_shipped_rules_load_with_every_source_line():
 
 @pytest.fixture
 async def commands(tmp_path, matcher):
-    from bot.store.db import create_engine, migrate
+    from bot.store import Store
 
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/bounds.db")
-    await migrate(engine)
+    store = Store(f"sqlite+aiosqlite:///{tmp_path}/bounds.db")
+    await store.migrate()
     resolver = Resolver(matcher)
-    yield Commands(engine, lambda: (matcher, resolver))
-    await engine.dispose()
+    yield Commands(store, lambda: (matcher, resolver))
+    await store.close()
 
 
 @pytest.mark.parametrize(("language", "header", "refusal"), [
@@ -194,7 +194,7 @@ async def test_a_slow_import_does_not_hold_other_chats(commands, monkeypatch):
         time.sleep(0.5)  # a parse that takes long: it must run in a thread, not on the event loop
         return import_subscriptions(*args)
 
-    monkeypatch.setattr("bot.chat.commands.import_subscriptions", slow_parse)
+    monkeypatch.setattr("bot.commands.handlers.import_subscriptions", slow_parse)
     await commands.chat_for(Caller("telegram", "other"))
     answered: list[float] = []
 

@@ -7,6 +7,8 @@ import sys
 from typing import TextIO
 
 from bot.alerts.compose import render_text
+from bot.delivery.digest import Digest, render_digest
+from bot.delivery.limits import UNLIMITED, RateLimiter
 from bot.model import Alert
 
 CONSOLE_ADDRESS = "console"
@@ -20,6 +22,7 @@ class ConsoleAdapter:
 
     def __init__(self, stream: TextIO | None = None):
         self._stream = stream
+        self.limiter = RateLimiter(UNLIMITED)
 
     async def start(self) -> None:
         return None
@@ -35,9 +38,7 @@ class ConsoleAdapter:
     async def send_notice(self, address: str, text: str) -> None:  # noqa: ARG002
         log.warning("notice: %s", text)
 
-    async def send_digest(self, address: str, digest) -> None:  # noqa: ARG002 - one console
-        from bot.delivery.digest import render_digest
-
+    async def send_digest(self, address: str, digest: Digest) -> None:  # noqa: ARG002 - one console
         stream = self._stream or sys.stdout
         for message in render_digest(digest, 4000, lambda e: f"• {e.headline} ({e.source}) {e.link}".rstrip()):
             stream.write(message + "\n\n")

@@ -44,12 +44,14 @@ from telegram.ext import (
 
 from bot.alerts.compose import RLM, clean, entity_list, fit, isolated, safe_link
 from bot.alerts.i18n import t
-from bot.chat.base import DeliveryError
-from bot.chat.commands import Caller, Commands, Reply
+from bot.commands.handlers import Caller, Commands, Reply
+from bot.commands.transfer import MAX_IMPORT_BYTES
 from bot.delivery.digest import Digest, DigestEntry, render_digest
 from bot.delivery.limits import TELEGRAM, RateLimiter, ReplyQueue
+from bot.errors import DeliveryError
 from bot.http.server import HttpServer
 from bot.model import Alert
+from bot.store import AdvisoryLock
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +118,7 @@ class ChatMovedError(DeliveryError):
     """The group became a supergroup: its new id is ``new_address``; send there."""
 
     def __init__(self, new_address: str):
-        super().__init__(f"chat migrated to {new_address}", permanent=False)
-        self.new_address = new_address
+        super().__init__(f"chat migrated to {new_address}", permanent=False, new_address=new_address)
 
 
 def _esc(text: str) -> str:
@@ -228,18 +229,30 @@ def _command_args(text: str) -> tuple[str, str]:
     return head[1:].split("@", 1)[0].lower(), rest.strip()
 
 
+UPDATES_LOCK = 727_372_001  # a lock key: one process consumes Telegram's updates (PostgreSQL advisory lock)
+UpdatesLock = Callable[[], Awaitable[AdvisoryLock | None]]
+
+
 class TelegramAdapter:
+    """``receive_updates``: this process answers commands (long polling, or the webhook in ``mode="webhook"``).
+    ``updates_lock``: asked at start; when another process holds it, this one only sends (one consumer of updates,
+    as Telegram requires)."""
+
     platform = "telegram"
     limits = TELEGRAM
 
     def __init__(self, token: str, commands: Commands, api_url: str = DEFAULT_API_URL,
                  admins: Sequence[int] = (), link_previews: bool = False, poll_timeout: int = 25,
-                 receive_updates: bool = True, webhook_url: str | None = None, webhook_secret: str | None = None,
-                 http: HttpServer | None = None):
+                 receive_updates: bool = True, mode: str = "polling", webhook_url: str | None = None,
+                 webhook_secret: str | None = None, http: HttpServer | None = None,
+                 updates_lock: UpdatesLock | None = None):
         self._commands = commands
-        self._webhook_url = webhook_url
+        self._webhook_url = webhook_url if mode == "webhook" and receive_updates else None
         self._webhook_secret = webhook_secret
-        if webhook_url:
+        self._updates_lock = updates_lock
+        self._lock: AdvisoryLock | None = None
+        self.receiving = False  # this process consumes the updates (known once started)
+        if self._webhook_url:
             if http is None or not webhook_secret:
                 raise ValueError("webhook mode needs the HTTP server and a secret token")
             http.add_route("POST", WEBHOOK_PATH, self._on_webhook)
@@ -268,15 +281,29 @@ class TelegramAdapter:
         await self.app.initialize()
         await self._register_commands()
         await self.app.start()
+        if not self._receive or not await self._may_receive():
+            return
+        self.receiving = True
         if self._webhook_url:
             url = self._webhook_url.rstrip("/") + WEBHOOK_PATH
             await self.app.bot.set_webhook(url, secret_token=self._webhook_secret,
                                            allowed_updates=UPDATES)
             log.info("telegram: webhook at %s as @%s", url, self.app.bot.username)
-        elif self._receive:
+        else:
             await self.app.updater.start_polling(timeout=self._poll_timeout, drop_pending_updates=False,
                                                  allowed_updates=UPDATES)
             log.info("telegram: long polling as @%s", self.app.bot.username)
+
+    async def _may_receive(self) -> bool:
+        if self._updates_lock is None:
+            return True
+        self._lock = await self._updates_lock()
+        if self._lock is None:
+            log.info("telegram: another process consumes the updates (lock %d taken); this one only sends",
+                     UPDATES_LOCK)
+            return False
+        log.info("telegram: this process consumes the updates (lock %d held)", UPDATES_LOCK)
+        return True
 
     async def _on_webhook(self, request: web.Request) -> web.Response:
         """Telegram posts updates here; the secret token header proves it is Telegram."""
@@ -305,6 +332,9 @@ class TelegramAdapter:
             await self.app.stop()
         await self.replies.close()  # answers still waiting for their slot get a few seconds
         await self.app.shutdown()
+        if self._lock is not None:
+            await self._lock.release()
+            self._lock = None
 
     # ------------------------------------------------------------ delivery
 
@@ -411,11 +441,12 @@ class TelegramAdapter:
         document = message.document
         caller = self._caller(update)
         _, mode = _command_args(message.caption or "/import")
-        if document.file_size and document.file_size > 256 * 1024:
-            data = b"x" * (document.file_size or 0)  # let the command layer refuse it by size
-        else:
-            file = await context.bot.get_file(document.file_id)
-            data = bytes(await file.download_as_bytearray())
+        if (document.file_size or 0) > MAX_IMPORT_BYTES:  # refused by its declared size: never downloaded
+            reply = await self._commands.import_too_large(caller)
+            self._send_reply(update, reply, "answer to /import")
+            return
+        file = await context.bot.get_file(document.file_id)
+        data = bytes(await file.download_as_bytearray())
         reply = await self._commands.import_file(caller, data, document.file_name or "import.yaml", mode)
         self._send_reply(update, reply, "answer to /import")
 

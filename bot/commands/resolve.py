@@ -3,19 +3,12 @@ entities or watchlists: exact forms first (any language, any alias, with clitics
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import editdistance
 
 from bot.extract.catalog import entity_forms
 from bot.extract.matcher import Matcher
+from bot.model import Target
 from bot.text.normalize import normalize_key
-
-
-@dataclass(frozen=True, order=True)
-class Target:
-    kind: str  # entity | watchlist | phrase
-    id: str
 
 
 class Resolver:

@@ -14,14 +14,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerts.compose import RLM, clean, clip, fit, isolated, safe_link
 from bot.alerts.i18n import t
-from bot.chat.base import DeliveryError
-from bot.chat.commands import Caller, Commands, Reply
+from bot.commands.handlers import Caller, Commands, Reply
 from bot.config import ConfigError
 from bot.delivery.digest import Digest, DigestEntry, render_digest
 from bot.delivery.limits import SLACK, RateLimiter, ReplyQueue
+from bot.errors import DeliveryError
 from bot.http.server import HttpServer
 from bot.model import Alert
-from bot.store import queries
 
 log = logging.getLogger(__name__)
 
@@ -359,22 +358,13 @@ class SlackAdapter:
 
     async def _on_home(self, event, client) -> None:
         """App Home: what the workspace's channels follow."""
-        follows = await queries.platform_subscriptions(self._commands.engine, self.platform)
-        matcher, _ = self._commands.rules()
+        follows = await self._commands.overview(self.platform, "en")
         blocks = [{"type": "header", "text": {"type": "plain_text", "text": "Rasad (رصد)"}}]
         if not follows:
             blocks.append({"type": "section", "text": {"type": "mrkdwn",
                                                        "text": "No channel follows anything yet: try `/rasad watch "
                                                                "Resolution 2254` in a channel."}})
-        for channel, subs in sorted(follows.items())[:40]:
-            names = []
-            for kind, target in subs:
-                if kind == "watchlist" and target in matcher.watchlists:
-                    names.append(matcher.watchlists[target].name("en"))
-                elif kind == "entity" and target in matcher.entities:
-                    names.append(matcher.entities[target].name("en"))
-                else:
-                    names.append(f"«{target}»")
+        for channel, names in follows[:40]:
             # a channel id from the store is linked only when it looks like one; names and phrases are escaped
             where = f"<#{channel}>" if _CHANNEL_ID.match(channel) else feed_mrkdwn(channel)
             text = _fitted(", ".join(clean(n) for n in names), MAX_SECTION, lambda x, at=where: f"{at}: {feed_mrkdwn(x)}")

@@ -11,12 +11,13 @@ from datetime import datetime, timedelta
 from urllib.parse import urlparse
 
 from bot.alerts.i18n import t
-from bot.chat.resolve import Resolver, Target
-from bot.chat.transfer import MAX_IMPORT_BYTES, export_subscriptions, import_subscriptions
+from bot.commands.resolve import Resolver
+from bot.commands.transfer import MAX_IMPORT_BYTES, export_subscriptions, import_subscriptions
 from bot.delivery.digest import next_digest_at, parse_hhmm, valid_zone
 from bot.extract.matcher import Matcher
 from bot.feeds.guard import UnsafeURL, check_public_url
-from bot.store import queries
+from bot.model import ChatRow, SubscriptionKind, Target
+from bot.store import Store
 from bot.store.db import utcnow
 from bot.text.normalize import normalize_key
 
@@ -73,14 +74,15 @@ def parse_duration(text: str) -> timedelta | None:
 class Commands:
     """What each command does. ``rules`` returns the current (Matcher, Resolver) so a reload is picked up."""
 
-    def __init__(self, engine, rules: Callable[[], tuple[Matcher, Resolver]], allow_private_feeds: bool = False):
-        self.engine = engine
+    def __init__(self, store: Store, rules: Callable[[], tuple[Matcher, Resolver]],
+                 allow_private_feeds: bool = False):
+        self.store = store
         self.rules = rules
         self.allow_private_feeds = allow_private_feeds
 
-    async def chat_for(self, caller: Caller) -> queries.ChatRow:
+    async def chat_for(self, caller: Caller) -> ChatRow:
         language = "ar" if (caller.user_language or "").lower().startswith("ar") else "en"
-        return await queries.ensure_chat(self.engine, caller.platform, caller.address, language, caller.title,
+        return await self.store.chats.ensure(caller.platform, caller.address, language, caller.title,
                                          caller.chat_type)
 
     # ------------------------------------------------------------ entry points
@@ -141,6 +143,12 @@ class Commands:
             lines.append(t(lang, "help.groups"))
         return Reply("\n".join(lines), lang)
 
+    async def overview(self, platform: str, lang: str = "en") -> list[tuple[str, list[str]]]:
+        """Every active chat of a platform → the names of what it follows (Slack's App Home)."""
+        follows = await self.store.subscriptions.by_platform(platform)
+        return [(address, [f"«{t.id}»" if t.kind == SubscriptionKind.PHRASE else self._name(t, lang) for t in subs])
+                for address, subs in sorted(follows.items())]
+
     def _name(self, target: Target, lang: str) -> str:
         matcher, _ = self.rules()
         if target.kind == "entity" and target.id in matcher.entities:
@@ -171,7 +179,7 @@ class Commands:
         if target.id not in known:
             return Reply(t(lang, "watch.none", query=target.id), lang)
         name = self._name(target, lang)
-        if not await queries.add_subscription(self.engine, chat.id, target.kind, target.id):
+        if not await self.store.subscriptions.add(chat.id, target):
             return Reply(t(lang, "watch.already", name=name), lang)
         key = "watch.done_entity" if target.kind == "entity" else "watch.done_watchlist"
         return Reply(t(lang, key, name=name), lang)
@@ -183,7 +191,7 @@ class Commands:
             return Reply(t(lang, "watch.usage"), lang)
         if len(phrase) > MAX_PHRASE:
             return Reply(t(lang, "watch.too_long", max=MAX_PHRASE), lang)
-        if not await queries.add_subscription(self.engine, chat.id, "phrase", phrase):
+        if not await self.store.subscriptions.add(chat.id, Target(SubscriptionKind.PHRASE, phrase)):
             return Reply(t(lang, "watch.already", name=f"«{phrase}»"), lang)
         return Reply(t(lang, "watch.done_phrase", phrase=phrase), lang)
 
@@ -192,29 +200,29 @@ class Commands:
         if not args:
             return Reply(t(lang, "unwatch.usage"), lang)
         _, resolver = self.rules()
-        followed = await queries.chat_subscriptions(self.engine, chat.id)
-        candidates = [(target.kind, target.id) for target in resolver.resolve(args)]
-        candidates.append(("phrase", normalize_key(args)))
-        for kind, target in candidates:
-            if (kind, target) in followed:
-                await queries.remove_subscription(self.engine, chat.id, kind, target)
-                name = f"«{target}»" if kind == "phrase" else self._name(Target(kind, target), lang)
+        followed = await self.store.subscriptions.of_chat(chat.id)
+        candidates = [*resolver.resolve(args), Target(SubscriptionKind.PHRASE, normalize_key(args))]
+        for target in candidates:
+            if target in followed:
+                await self.store.subscriptions.remove(chat.id, target)
+                name = f"«{target.id}»" if target.kind == SubscriptionKind.PHRASE else self._name(target, lang)
                 return Reply(t(lang, "unwatch.done", name=name), lang)
         return Reply(t(lang, "unwatch.not_following", query=args), lang)
 
     async def cmd_list(self, caller, chat, args) -> Reply:
         lang = chat.language
-        followed = await queries.chat_subscriptions(self.engine, chat.id)
+        followed = await self.store.subscriptions.of_chat(chat.id)
         if not followed:
             return Reply(t(lang, "list.empty"), lang)
         lines = [t(lang, "list.title")]
-        for kind, title in (("watchlist", "list.watchlists"), ("entity", "list.entities"), ("phrase", "list.phrases")):
-            items = [target for k, target in followed if k == kind]
+        for kind, title in ((SubscriptionKind.WATCHLIST, "list.watchlists"), (SubscriptionKind.ENTITY, "list.entities"),
+                            (SubscriptionKind.PHRASE, "list.phrases")):
+            items = [target for target in followed if target.kind == kind]
             if items:
                 lines.append(t(lang, title))
                 for target in items:
-                    lines.append(f"• «{target}»" if kind == "phrase"
-                                 else f"• {self._name(Target(kind, target), lang)} ({target})")
+                    lines.append(f"• «{target.id}»" if kind == SubscriptionKind.PHRASE
+                                 else f"• {self._name(target, lang)} ({target.id})")
         if chat.muted_until and chat.muted_until > utcnow():
             lines.append(self._muted_line(chat.muted_until, lang))
         return Reply("\n".join(lines), lang)
@@ -236,26 +244,26 @@ class Commands:
         choice = args.strip().lower()[:2]
         if choice not in ("ar", "en"):
             return Reply(t(chat.language, "lang.usage"), chat.language)
-        await queries.set_chat_language(self.engine, chat.id, choice)
+        await self.store.chats.set_language(chat.id, choice)
         return Reply(t(choice, "lang.done"), choice)
 
     async def cmd_mute(self, caller, chat, args) -> Reply:
         lang = chat.language
         if not args:
-            await queries.set_chat_muted(self.engine, chat.id, FOREVER)
+            await self.store.chats.set_muted(chat.id, FOREVER)
             return Reply(t(lang, "mute.done_indefinite"), lang)
         duration = parse_duration(args)
         if duration is None:
             return Reply(t(lang, "mute.usage"), lang)
         until = utcnow() + duration
-        await queries.set_chat_muted(self.engine, chat.id, until)
+        await self.store.chats.set_muted(chat.id, until)
         return Reply(t(lang, "mute.done", until=until.strftime("%Y-%m-%d %H:%M")), lang)
 
     async def cmd_unmute(self, caller, chat, args) -> Reply:
         lang = chat.language
         if not chat.muted_until or chat.muted_until <= utcnow():
             return Reply(t(lang, "unmute.not_muted"), lang)
-        await queries.set_chat_muted(self.engine, chat.id, None)
+        await self.store.chats.set_muted(chat.id, None)
         return Reply(t(lang, "unmute.done"), lang)
 
     async def cmd_digest(self, caller, chat, args) -> Reply:
@@ -264,17 +272,17 @@ class Commands:
         mode = parts[0] if parts else ""
         now = utcnow()
         if mode == "immediate":
-            await queries.update_chat(self.engine, chat.id, digest="immediate", next_digest_at=None)
+            await self.store.chats.update(chat.id, digest="immediate", next_digest_at=None)
             return Reply(t(lang, "digest.done_immediate"), lang)
         if mode == "hourly":
             when = next_digest_at("hourly", None, chat.timezone, now)
-            await queries.update_chat(self.engine, chat.id, digest="hourly", next_digest_at=when)
+            await self.store.chats.update(chat.id, digest="hourly", next_digest_at=when)
             return Reply(t(lang, "digest.done_hourly", next=when.strftime("%Y-%m-%d %H:%M")), lang)
         if mode == "daily" and (len(parts) == 1 or parse_hhmm(parts[1])):
             at = parts[1] if len(parts) > 1 else "08:00"
             at = parse_hhmm(at).strftime("%H:%M")
             when = next_digest_at("daily", at, chat.timezone, now)
-            await queries.update_chat(self.engine, chat.id, digest="daily", digest_time=at, next_digest_at=when)
+            await self.store.chats.update(chat.id, digest="daily", digest_time=at, next_digest_at=when)
             return Reply(t(lang, "digest.done_daily", time=at, tz=chat.timezone,
                            next=when.strftime("%Y-%m-%d %H:%M")), lang)
         return Reply(t(lang, "digest.usage", tz=chat.timezone), lang)
@@ -282,13 +290,13 @@ class Commands:
     async def cmd_quiet(self, caller, chat, args) -> Reply:
         lang = chat.language
         if args.strip().lower() == "off":
-            await queries.update_chat(self.engine, chat.id, quiet_start=None, quiet_end=None)
+            await self.store.chats.update(chat.id, quiet_start=None, quiet_end=None)
             return Reply(t(lang, "quiet.off"), lang)
         start, _, end = args.replace(" ", "").partition("-")
         a, b = parse_hhmm(start), parse_hhmm(end)
         if a is None or b is None or a == b:
             return Reply(t(lang, "quiet.usage", tz=chat.timezone), lang)
-        await queries.update_chat(self.engine, chat.id, quiet_start=a.strftime("%H:%M"), quiet_end=b.strftime("%H:%M"))
+        await self.store.chats.update(chat.id, quiet_start=a.strftime("%H:%M"), quiet_end=b.strftime("%H:%M"))
         return Reply(t(lang, "quiet.done", start=a.strftime("%H:%M"), end=b.strftime("%H:%M"), tz=chat.timezone), lang)
 
     async def cmd_tz(self, caller, chat, args) -> Reply:
@@ -299,17 +307,17 @@ class Commands:
         values = {"timezone": name}
         if chat.digest in ("hourly", "daily"):
             values["next_digest_at"] = next_digest_at(chat.digest, chat.digest_time, name, utcnow())
-        await queries.update_chat(self.engine, chat.id, **values)
+        await self.store.chats.update(chat.id, **values)
         return Reply(t(lang, "tz.done", tz=name), lang)
 
     async def cmd_status(self, caller, chat, args) -> Reply:
         lang = chat.language
         now = utcnow()
-        status = await queries.chat_status(self.engine, chat.id, now.replace(hour=0, minute=0, second=0,
+        status = await self.store.chats.status(chat.id, now.replace(hour=0, minute=0, second=0,
                                                                              microsecond=0))
-        last = status["last_poll"].strftime("%Y-%m-%d %H:%M UTC") if status["last_poll"] else t(lang, "status.never")
-        lines = [t(lang, "status.text", feeds=status["feeds"], failing=status["failing"], last_poll=last,
-                   sent=status["sent_today"], pending=status["pending"])]
+        last = status.last_poll.strftime("%Y-%m-%d %H:%M UTC") if status.last_poll else t(lang, "status.never")
+        lines = [t(lang, "status.text", feeds=status.feeds, failing=status.failing, last_poll=last,
+                   sent=status.sent_today, pending=status.pending)]
         if chat.muted_until and chat.muted_until > now:
             lines.append(self._muted_line(chat.muted_until, lang))
         return Reply("\n".join(lines), lang)
@@ -317,12 +325,17 @@ class Commands:
     async def cmd_export(self, caller, chat, args) -> Reply:
         lang = chat.language
         matcher, _ = self.rules()
-        followed = await queries.chat_subscriptions(self.engine, chat.id)
+        followed = await self.store.subscriptions.of_chat(chat.id)
         content = export_subscriptions(followed, matcher, lang).encode("utf-8")
         return Reply(t(lang, "export.caption"), lang, document=("rasad-subscriptions.yaml", content))
 
     async def cmd_import(self, caller, chat, args) -> Reply:
         return Reply(t(chat.language, "import.usage"), chat.language)
+
+    async def import_too_large(self, caller: Caller) -> Reply:
+        """A file announced larger than an import may be: refused before anything is downloaded."""
+        lang = (await self.chat_for(caller)).language
+        return Reply(t(lang, "import.too_large", max=MAX_IMPORT_BYTES // 1024), lang)
 
     async def import_file(self, caller: Caller, data: bytes, filename: str, mode: str) -> Reply:
         chat = await self.chat_for(caller)
@@ -337,13 +350,13 @@ class Commands:
         if imported.errors:
             return Reply("\n".join([t(lang, "import.errors"), *imported.errors[:20]]), lang)
         merge = mode.strip().lower().startswith("merge")
-        for kind, targets in (("watchlist", imported.watchlists), ("entity", imported.entities),
-                              ("phrase", imported.phrases)):
+        for kind, ids in ((SubscriptionKind.WATCHLIST, imported.watchlists), (SubscriptionKind.ENTITY, imported.entities),
+                          (SubscriptionKind.PHRASE, imported.phrases)):
             if merge:
-                for target in targets:
-                    await queries.add_subscription(self.engine, chat.id, kind, target)
+                for ident in ids:
+                    await self.store.subscriptions.add(chat.id, Target(kind, ident))
             else:
-                await queries.replace_subscriptions(self.engine, chat.id, kind, targets)
+                await self.store.subscriptions.replace(chat.id, kind, ids)
         return Reply(t(lang, "import.done", watchlists=len(imported.watchlists), entities=len(imported.entities),
                        phrases=len(imported.phrases), mode=t(lang, "import.mode_merge" if merge
                                                              else "import.mode_replace")), lang)
@@ -352,7 +365,7 @@ class Commands:
 
     async def cmd_feeds(self, caller, chat, args) -> Reply:
         lang = chat.language
-        feeds = await queries.list_feeds(self.engine)
+        feeds = await self.store.feeds.all()
         if not feeds:
             return Reply(t(lang, "feeds.empty"), lang)
         lines = [t(lang, "feeds.title")]
@@ -377,7 +390,7 @@ class Commands:
             except UnsafeURL as exc:
                 return Reply(t(lang, "addfeed.refused", reason=str(exc)), lang)
         name = parts[1].strip() if len(parts) > 1 else parsed.netloc
-        feed_id, created = await queries.add_feed(self.engine, url, name[:200])
+        feed_id, created = await self.store.feeds.add(url, name[:200])
         key = "addfeed.done" if created else "addfeed.exists"
         return Reply(t(lang, key, id=feed_id, name=name), lang)
 
@@ -386,6 +399,6 @@ class Commands:
         ident = args.lstrip("#").strip()
         if not ident.isdigit():
             return Reply(t(lang, "delfeed.usage"), lang)
-        if await queries.deactivate_feed(self.engine, int(ident)):
+        if await self.store.feeds.deactivate(int(ident)):
             return Reply(t(lang, "delfeed.done", id=ident), lang)
         return Reply(t(lang, "delfeed.unknown", id=ident), lang)

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from bot.alerts.i18n import t
 from bot.extract.matcher import Matcher
+from bot.model import Target
 from bot.rules.schema import TOP_LEVEL_KEYS, EntityRule, WatchlistRule
 from bot.text.normalize import normalize_key
 from bot.yamlfile import (
@@ -53,10 +54,10 @@ def _slug(text: str, taken: set[str]) -> str:
     return slug
 
 
-def export_subscriptions(subs: list[tuple[str, str]], matcher: Matcher, language: str) -> str:
+def export_subscriptions(subs: list[Target], matcher: Matcher, language: str) -> str:
     entities, phrases, watchlists = [], [], []
-    for kind, target in subs:
-        {"entity": entities, "phrase": phrases, "watchlist": watchlists}[kind].append(target)
+    for target in subs:
+        {"entity": entities, "phrase": phrases, "watchlist": watchlists}[target.kind].append(target.id)
     doc: dict = {"version": 1}
     taken: set[str] = set(matcher.entities) | set(matcher.watchlists)
     phrase_ids = []

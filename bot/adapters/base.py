@@ -1,0 +1,36 @@
+"""What every chat platform adapter provides; the rest of Rasad knows only this."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bot.delivery.digest import Digest
+from bot.delivery.limits import RateLimiter
+from bot.errors import DeliveryError
+from bot.model import Alert
+
+
+class Adapter(Protocol):
+    """A chat platform. ``limiter`` paces everything the bot sends there (alerts, digests, notices, replies)."""
+
+    platform: str  # the value stored in chats.platform
+    limiter: RateLimiter
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def send_alert(self, address: str, alert: Alert) -> None:
+        """Deliver one alert to one chat, or raise DeliveryError."""
+        ...
+
+    async def send_notice(self, address: str, text: str) -> None:
+        """A plain message to a person (bot administrators: broken feeds, rules errors), or raise DeliveryError."""
+        ...
+
+    async def send_digest(self, address: str, digest: Digest) -> None:
+        """Held alerts as one message (split at the platform's limit): digests and the end of quiet hours."""
+        ...
+
+
+__all__ = ["Adapter", "DeliveryError"]

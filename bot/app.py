@@ -1,0 +1,167 @@
+"""Wiring only: builds every collaborator up front, starts and stops them, and schedules the jobs."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.adapters.base import Adapter
+from bot.adapters.build import platform_adapters
+from bot.adapters.console import CONSOLE_ADDRESS
+from bot.alerts.i18n import t
+from bot.commands.handlers import Commands
+from bot.config import ConfigError, Settings
+from bot.delivery.held import send_digests
+from bot.delivery.notices import send_notices
+from bot.delivery.outbox import Dispatcher
+from bot.feeds.fetch import make_client
+from bot.feeds.poll import Poller, PollSummary
+from bot.http.health import Health
+from bot.http.metrics import Metrics
+from bot.http.server import HttpServer
+from bot.jobs import Jobs
+from bot.model import SubscriptionKind
+from bot.rules.holder import RulesHolder
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+ROLES = ("all", "poll", "deliver", "bot")
+
+
+class Application:
+    """``role``: all, or one share of the work when several processes use one PostgreSQL database: poll (fetch,
+    match, create deliveries), deliver (send alerts, digests and notices), bot (answer chat commands).
+    ``adapters`` None: Telegram and/or Slack when their tokens are set, else the console."""
+
+    def __init__(self, settings: Settings, adapters: list[Adapter] | None = None, role: str = "all"):
+        self.settings = settings
+        self.role = role
+        self.metrics = Metrics()
+        self.rules = RulesHolder(settings.rules_dir)  # a broken or empty rule set raises ConfigError here
+        self.store = Store(settings.database)
+        self.health = Health(self.store, self.metrics, role)
+        self.commands = Commands(self.store, self.rules.current, allow_private_feeds=settings.poll.allow_private)
+        self.http = HttpServer(settings.http.host, settings.http.port, self.health.report) \
+            if self._needs_http() else None
+        if adapters is None:
+            adapters = platform_adapters(settings, self.commands, self.http, self.store, role)
+        self.adapters = {a.platform: a for a in adapters}
+        self.dispatcher = Dispatcher(self.store, self.adapters, settings.delivery.max_attempts,
+                                     unknown_outcome_delay=settings.delivery.unknown_outcome_delay,
+                                     lease=settings.delivery.lease, metrics=self.metrics)
+        self.client = make_client(settings.poll)
+        self.poller = Poller(self.store, settings.poll, self.client, self.rules, self.health, self.metrics,
+                             self.notify_admins)
+        self.jobs = Jobs(self.health)
+
+    def _needs_http(self) -> bool:
+        s = self.settings
+        webhook = bool(s.telegram_token) and s.telegram.mode == "webhook"
+        slack_http = bool(s.slack_bot_token) and not s.slack_app_token
+        return s.http.enabled or webhook or slack_http
+
+    # ------------------------------------------------------------ start and stop
+
+    async def start(self) -> None:
+        """Migrate the store, sync feeds and the console chat, start the HTTP server and the adapters."""
+        log.info("database: %s", self.store.describe())
+        await self.store.migrate()
+        await self.store.feeds.sync_config([(self.settings.feed_location(f.url), f.name, f.language, f.interval)
+                                            for f in self.settings.feeds])
+        if not self.store.shared:  # one process owns a SQLite store; workers on PostgreSQL rely on leases
+            delay = self.settings.delivery.unknown_outcome_delay
+            if requeued := await self.store.deliveries.requeue_interrupted(delay):
+                log.warning("%d deliveries were interrupted mid-send by the last stop; they will be sent again "
+                            "in %g s", requeued, delay)
+        if "console" in self.adapters:
+            await self._sync_console_chat()
+        if self.http is not None:
+            self.http.add_route("GET", "/metrics", self.health.metrics_endpoint)
+            await self.http.start()
+        for adapter in self.adapters.values():
+            await adapter.start()
+
+    async def _sync_console_chat(self) -> None:
+        console = self.settings.console
+        matcher = self.rules.matcher
+        wanted = list(matcher.watchlists) if console.watchlists == "all" else list(console.watchlists)
+        if unknown := [w for w in wanted if w not in matcher.watchlists]:
+            raise ConfigError([f"console.watchlists: unknown watchlist id {w!r}" for w in unknown])
+        chat = await self.store.chats.ensure("console", CONSOLE_ADDRESS, console.language)
+        await self.store.chats.set_language(chat.id, console.language)
+        await self.store.chats.set_active(chat.id, True)
+        await self.store.subscriptions.replace(chat.id, SubscriptionKind.WATCHLIST, wanted)
+
+    async def stop(self) -> None:
+        for adapter in self.adapters.values():
+            try:
+                await adapter.stop()
+            except Exception:  # noqa: BLE001
+                log.exception("stopping the %s adapter failed", adapter.platform)
+        if self.http is not None:
+            await self.http.stop()
+        await self.client.aclose()
+        await self.store.close()
+
+    # ------------------------------------------------------------ the work
+
+    async def notify_admins(self, key: str, **values: object) -> None:
+        """Tell the bot administrators (Telegram and Slack user ids in config), each in their language: stored
+        as notices first, sent by the delivery side like alerts (retried on 429, kept across a restart)."""
+        s = self.settings
+        targets = [("telegram", str(a)) for a in s.telegram.admins] if s.telegram_token else []
+        targets += [("slack", a) for a in s.slack.admins] if s.slack_bot_token else []
+        log.warning("admin notice: %s", t("en", key, **values).replace("\n", " "))
+        if targets:
+            await self.store.notices.create(targets, key, dict(values))
+
+    async def deliver(self, summary: PollSummary | None = None) -> int:
+        """Notices, then digests that are due, then alerts."""
+        lease = self.settings.delivery.lease
+        await send_notices(self.store, self.adapters, lease=lease)
+        await send_digests(self.store, self.adapters, self.rules.matcher, lease=lease)
+        stats = await self.dispatcher.deliver_pending(self.rules.matcher)
+        if summary is not None:
+            summary.alerts_sent += stats.sent
+        return stats.sent
+
+    async def run_once(self) -> PollSummary:
+        """Poll every active feed once, whatever its schedule, then deliver what is due."""
+        summary = PollSummary()
+        await self.poller.poll_feeds(await self.store.feeds.all(), summary)
+        await self.deliver(summary)
+        return summary
+
+    async def _poll_tick(self) -> None:
+        if (await self.poller.poll_due()).deliveries_created:
+            await self.deliver()
+
+    async def _deliver_tick(self) -> None:
+        await self.deliver()
+
+    async def _rules_tick(self) -> None:
+        reload = await self.rules.reload_if_changed()
+        if reload.new_errors:
+            await self.notify_admins("admin.rules_errors", errors="\n".join(reload.errors[:10]))
+
+    async def _reclaim_tick(self) -> None:
+        claimed, sending = await self.store.deliveries.reclaim_expired(self.settings.delivery.unknown_outcome_delay)
+        if claimed or sending:
+            log.warning("took back %d claimed and %d interrupted deliveries of a worker that stopped", claimed,
+                        sending)
+
+    async def run_forever(self) -> None:
+        """The store is asked which feeds are due every ``poll.tick`` seconds; until SIGTERM."""
+        s = self.settings
+        self.jobs.every("rules", s.poll.rules_check, self._rules_tick)
+        self.jobs.every("reclaim", min(15.0, s.delivery.lease), self._reclaim_tick)
+        if self.role in ("all", "poll"):
+            self.jobs.every("poll", s.poll.tick, self._poll_tick, at_once=True)
+        if self.role in ("all", "deliver"):
+            self.jobs.every("deliver", s.delivery.tick, self._deliver_tick, at_once=True)
+        log.info("rasad running (role %s): %d feeds, adapters: %s", self.role, len(await self.store.feeds.all()),
+                 ", ".join(self.adapters) or "none")
+        await self.jobs.run_until_stopped()
+
+    def request_stop(self) -> None:
+        self.jobs.stopping.set()
