@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.alerts.compose import RLM, clean, clip, fit, isolated, safe_link
 from bot.alerts.i18n import t
 from bot.commands.handlers import Caller, Commands, Reply
+from bot.commands.table import as_typed_on, commands_for
 from bot.config import ConfigError
 from bot.delivery.digest import Digest, DigestEntry, render_digest
 from bot.delivery.limits import SLACK, RateLimiter, ReplyQueue
@@ -26,8 +27,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://slack.com/api/"
 EVENTS_PATH = "/slack/events"
-SUBCOMMANDS = ("watch", "unwatch", "list", "watchlists", "lang", "mute", "unmute", "digest", "quiet", "tz", "status",
-               "help", "feeds", "addfeed", "delfeed")
+SUBCOMMANDS = tuple(c.name for c in commands_for("slack"))  # from the one command table
 CHANNEL_GONE = {"channel_not_found", "not_in_channel", "is_archived", "account_inactive", "team_access_not_granted"}
 RETRYABLE = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 MAX_SECTION = 3000
@@ -184,8 +184,14 @@ def _reply_blocks(reply: Reply, origin: str) -> list[dict] | None:
         value = f"{button.data}|{origin}" if button.data == "w:p" else button.data
         elements.append({"type": "button", "action_id": f"rasad_choice_{i}", "value": value[:2000],
                          "text": _plain(_fitted(clean(button.label), MAX_BUTTON, feed_plain))})
-    text = _fitted(reply.text, MAX_SECTION, lambda x: _rtl(mrkdwn_escape(x), reply.language))
+    text = _fitted(reply.text, MAX_SECTION, lambda x: reply_mrkdwn(x, reply.language))
     return [{"type": "section", "text": _mrkdwn(text)}, {"type": "actions", "elements": elements[:25]}]
+
+
+def reply_mrkdwn(text: str, lang: str) -> str:
+    """A command's answer for a mrkdwn field: commands as Slack users type them (``/rasad watch``), and ``& < >``
+    escaped, since an answer may quote what the user typed or a feed's name (no ping, no disguised link)."""
+    return _rtl(mrkdwn_escape(as_typed_on("slack", text)), lang)
 
 
 def _error_code(exc: SlackApiError) -> str:
@@ -320,7 +326,7 @@ class SlackAdapter:
         caller = self._caller(command["channel_id"], command["user_id"], command.get("channel_name"))
         reply = await self._commands.dispatch(caller, sub, args.strip())
         self._respond(respond, command["channel_id"], f"answer to {sub}", response_type="ephemeral",
-                      text=_rtl(reply.text, reply.language), blocks=_reply_blocks(reply, args.strip()))
+                      text=reply_mrkdwn(reply.text, reply.language), blocks=_reply_blocks(reply, args.strip()))
 
     async def _on_action(self, ack, body, respond) -> None:
         await ack()
@@ -331,7 +337,7 @@ class SlackAdapter:
         reply = await self._commands.callback(self._caller(channel, user, None), data, origin)
         if reply is not None:
             self._respond(respond, channel or user, "answer to a button", replace_original=True,
-                          response_type="ephemeral", text=_rtl(reply.text, reply.language))
+                          response_type="ephemeral", text=reply_mrkdwn(reply.text, reply.language))
 
     def _respond(self, respond, channel: str, what: str, **message) -> None:
         """Answers go through response_url (one use per command or button, well within Slack's five in 30

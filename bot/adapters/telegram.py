@@ -45,6 +45,7 @@ from telegram.ext import (
 from bot.alerts.compose import RLM, clean, entity_list, fit, isolated, safe_link
 from bot.alerts.i18n import t
 from bot.commands.handlers import Caller, Commands, Reply
+from bot.commands.table import menu_for
 from bot.commands.transfer import MAX_IMPORT_BYTES
 from bot.delivery.digest import Digest, DigestEntry, render_digest
 from bot.delivery.limits import TELEGRAM, RateLimiter, ReplyQueue
@@ -63,8 +64,7 @@ UPDATES = ["message", "channel_post", "callback_query"]
 # commands are new messages and new channel posts only: editing an old message into "/unwatch X" does nothing
 NEW_POSTS = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
 DEFAULT_API_URL = "https://api.telegram.org"
-MENU = ("start", "help", "watch", "unwatch", "list", "watchlists", "lang", "mute", "unmute", "digest", "quiet",
-        "tz", "export", "import", "status")
+MENU = tuple(c.name for c in menu_for("telegram"))  # from the one command table
 
 
 class ChatOrderedUpdates(BaseUpdateProcessor):

@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 
 from bot.alerts.i18n import t
 from bot.commands.resolve import Resolver
+from bot.commands.table import BY_NAME, Who, help_text
 from bot.commands.transfer import MAX_IMPORT_BYTES, export_subscriptions, import_subscriptions
 from bot.delivery.digest import next_digest_at, parse_hhmm, valid_zone
 from bot.extract.matcher import Matcher
@@ -26,10 +27,6 @@ log = logging.getLogger(__name__)
 MAX_PHRASE = 100
 MAX_MUTE = timedelta(days=30)
 FOREVER = datetime(9999, 1, 1)
-COMMANDS = ("start", "help", "watch", "unwatch", "list", "watchlists", "lang", "mute", "unmute", "digest", "quiet",
-            "tz", "export", "import", "status", "feeds", "addfeed", "delfeed")
-CHANGES_SUBSCRIPTIONS = {"watch", "unwatch", "lang", "mute", "unmute", "digest", "quiet", "tz", "import"}
-BOT_ADMIN_ONLY = {"feeds", "addfeed", "delfeed"}
 
 
 @dataclass
@@ -62,6 +59,9 @@ class Reply:
     document: tuple[str, bytes] | None = None  # (file name, content)
 
 
+Handler = Callable[["Caller", ChatRow, str], Awaitable["Reply"]]
+
+
 def parse_duration(text: str) -> timedelta | None:
     match = re.fullmatch(r"\s*(\d{1,4})\s*(m|min|mins|minutes?|h|hours?|d|days?)?\s*", text.lower())
     if not match:
@@ -90,14 +90,14 @@ class Commands:
     async def dispatch(self, caller: Caller, command: str, args: str) -> Reply:
         chat = await self.chat_for(caller)
         lang = chat.language
-        command = command.lower()
-        if command not in COMMANDS:
+        spec = BY_NAME.get(command.lower())
+        if spec is None or not spec.available_on(caller.platform):
             return Reply(t(lang, "error.unknown_command"), lang)
-        if command in BOT_ADMIN_ONLY and not caller.is_bot_admin:
+        if spec.who is Who.BOT_ADMIN and not caller.is_bot_admin:
             return Reply(t(lang, "admin.only_bot_admins"), lang)
-        if command in CHANGES_SUBSCRIPTIONS and caller.is_group and not await self._chat_admin(caller):
+        if spec.who is Who.CHAT_ADMIN and caller.is_group and not await self._chat_admin(caller):
             return Reply(t(lang, "admin.only_chat_admins"), lang)
-        handler = getattr(self, f"cmd_{command}")
+        handler: Handler = getattr(self, f"cmd_{spec.name}")
         return await handler(caller, chat, args.strip())
 
     async def callback(self, caller: Caller, data: str, origin_args: str = "") -> Reply | None:
@@ -134,14 +134,7 @@ class Commands:
 
     async def cmd_help(self, caller, chat, args) -> Reply:
         lang = chat.language
-        keys = ["help.start", "help.help", "help.watch", "help.unwatch", "help.list", "help.watchlists",
-                "help.lang", "help.mute", "help.digest", "help.quiet", "help.export", "help.import", "help.status"]
-        if caller.is_bot_admin:
-            keys.append("help.feeds")
-        lines = [t(lang, "help.title"), *(t(lang, k) for k in keys)]
-        if caller.is_group:
-            lines.append(t(lang, "help.groups"))
-        return Reply("\n".join(lines), lang)
+        return Reply(help_text(caller.platform, lang, bot_admin=caller.is_bot_admin, group=caller.is_group), lang)
 
     async def overview(self, platform: str, lang: str = "en") -> list[tuple[str, list[str]]]:
         """Every active chat of a platform → the names of what it follows (Slack's App Home)."""

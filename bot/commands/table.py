@@ -5,6 +5,7 @@ text are derived from this table, so they cannot drift apart."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -21,7 +22,8 @@ class Who(StrEnum):
 
 @dataclass(frozen=True)
 class Command:
-    """``cmd.<name>`` is its one-line description and ``args.<name>`` its argument syntax (i18n, both languages)."""
+    """i18n keys, in both languages: ``cmd.<name>`` (the short menu text), ``args.<name>`` (argument syntax) and
+    ``help.<name>`` (the help line)."""
 
     name: str
     who: Who = Who.ANYONE
@@ -46,7 +48,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("quiet", Who.CHAT_ADMIN),
     Command("tz", Who.CHAT_ADMIN),
     Command("export", platforms=frozenset({"telegram"})),  # answers with a file: Telegram only
-    Command("import", Who.CHAT_ADMIN, platforms=frozenset({"telegram"}), menu=False),  # a file's caption
+    Command("import", Who.CHAT_ADMIN, platforms=frozenset({"telegram"})),  # the caption of a YAML file
     Command("status"),
     Command("feeds", Who.BOT_ADMIN, menu=False),
     Command("addfeed", Who.BOT_ADMIN, menu=False),
@@ -72,7 +74,18 @@ def invocation(platform: str, name: str) -> str:
 def help_line(platform: str, command: Command, language: str) -> str:
     args = t(language, f"args.{command.name}")
     usage = f"{invocation(platform, command.name)} {args}".rstrip()
-    return f"{usage}: {t(language, f'cmd.{command.name}')}"
+    return f"{usage}: {t(language, f'help.{command.name}')}"
+
+
+_MENTION = re.compile(r"(?<![\w/])/(" + "|".join(sorted(BY_NAME, key=len, reverse=True)) + r")\b")
+
+
+def as_typed_on(platform: str, text: str) -> str:
+    """The bot's own text with every command written as this platform's users type it (``/watch`` →
+    ``/rasad watch`` on Slack)."""
+    if platform != "slack":
+        return text
+    return _MENTION.sub(lambda m: invocation(platform, m.group(1)), text)
 
 
 def help_text(platform: str, language: str, bot_admin: bool = False, group: bool = False) -> str:

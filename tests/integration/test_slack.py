@@ -154,10 +154,12 @@ async def test_choices_as_buttons_and_the_action_that_follows(slack):
 
 
 async def test_help_list_status_and_unknown(slack):
-    assert "/watch" in (await slack.command("help"))["text"]
+    help_text = (await slack.command("help"))["text"]
+    assert "/rasad watch" in help_text and "/rasad help" in help_text
+    assert "/start" not in help_text and "/export" not in help_text and "/import" not in help_text
     assert "nothing" in (await slack.command("list"))["text"]
     assert "Feeds polled" in (await slack.command("status"))["text"]
-    assert "/help" in (await slack.command("frobnicate"))["text"]
+    assert "/rasad help" in (await slack.command("frobnicate"))["text"]
     assert "administrators" in (await slack.command("addfeed https://e.org/rss"))["text"]
     slack.service.commands.allow_private_feeds = True  # no DNS on the test machine
     assert "added" in (await slack.command("addfeed https://e.org/rss", user="UADMIN"))["text"]

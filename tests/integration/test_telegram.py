@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from bot.app import Application
+from bot.commands.table import menu_for
 from bot.config import Settings, TelegramConfig
 from bot.model import Target
 from tests.conftest import RULES
@@ -39,6 +40,7 @@ async def test_commands_are_registered_in_both_languages(tg):
     assert {"start", "watch", "unwatch", "list", "watchlists", "lang", "mute", "unmute", "export", "import",
             "status", "help"} <= set(names)
     assert any("متابعة" in c["description"] for c in ar["commands"])
+    assert names == [c.name for c in menu_for("telegram")]  # the menu is the command table's
 
 
 async def test_arabic_user_follows_caesar_act_and_gets_one_arabic_alert(tg):
