@@ -64,6 +64,8 @@ class Application:
 
     async def start(self) -> None:
         """Migrate the store, sync feeds and the console chat, start the HTTP server and the adapters."""
+        for warning in self.settings.warnings:  # e.g. an interval the poller raises to poll.min_interval
+            log.warning("%s", warning)
         log.info("database: %s", self.store.describe())
         await self.store.migrate()
         await self.store.feeds.sync_config([(self.settings.feed_location(f.url), f.name, f.language, f.interval)
