@@ -16,6 +16,7 @@ import os
 import re
 import sys
 import time
+from typing import TYPE_CHECKING
 
 SECRET_VARIABLES = ("TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN",
                     "SLACK_SIGNING_SECRET")
@@ -60,7 +61,13 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-class _Redacting:
+if TYPE_CHECKING:  # the mixin's super() is the formatter it is mixed into
+    _FormatterBase = logging.Formatter
+else:
+    _FormatterBase = object
+
+
+class _Redacting(_FormatterBase):
     """Mixed into a formatter: the finished line (exception and stack text included) is redacted too."""
 
     secrets: list[str]

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import TypeAlias
+
+# What JSON holds once decoded (json.loads): notice parameters are kept in the store this way.
+JSONValue: TypeAlias = "str | int | float | bool | None | list[JSONValue] | dict[str, JSONValue]"
 
 LANGUAGES = ("ar", "en")
 ENTITY_TYPES = ("person", "organization", "place", "law", "resolution", "event", "topic")
@@ -222,7 +226,7 @@ class NoticeJob:
     platform: str
     address: str
     key: str
-    params: dict
+    params: dict[str, JSONValue]  # the message's values, as JSON gave them back
     attempts: int
     lease_until: datetime
 

@@ -62,7 +62,7 @@ def fingerprint(title: str, summary: str) -> str:
     return " ".join(sorted(words(title))) + " | " + " ".join(sorted(words(f"{title} {summary[:400]}")))
 
 
-def _jaccard(a: frozenset | set, b: frozenset | set) -> float:
+def _jaccard(a: frozenset[str] | set[str], b: frozenset[str] | set[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
@@ -146,11 +146,16 @@ class StoryIndex:
             for e in c.entities:
                 self._by_entity.get(e, set()).discard(i)
 
-    def find(self, new: StoryCandidate) -> int | None:
+    def _same_url(self, new: StoryCandidate) -> StoryCandidate | None:
+        """The earlier item with the new one's canonical URL, when it is the same story."""
         if new.canonical_url and new.canonical_url in self._by_url:
             earlier = self.items.get(self._by_url[new.canonical_url])
             if earlier is not None and same_story(new, earlier):
-                return earlier.story_id
+                return earlier
+        return None
+
+    def _neighbours(self, new: StoryCandidate) -> set[int]:
+        """Items that share a title word, or one of the new item's two rarest entities (none too common)."""
         ids: set[int] = set()
         for w in new.title_words:
             bucket = self._by_word.get(w)
@@ -161,6 +166,13 @@ class StoryIndex:
             for bucket in rare:
                 if len(bucket) <= self.COMMON * 3:
                     ids |= bucket
+        return ids
+
+    def find(self, new: StoryCandidate) -> int | None:
+        earlier = self._same_url(new)
+        if earlier is not None:
+            return earlier.story_id
+        ids = self._neighbours(new)
         for candidate in sorted((self.items[i] for i in ids if i != new.item_id and i in self.items),
                                 key=lambda c: c.when):
             if same_story(new, candidate):

@@ -113,6 +113,25 @@ def snippet(text: str, mention: Mention | None, limit: int = MAX_SNIPPET) -> str
     return clip(window, limit)
 
 
+def _entity_names(mentions: Sequence[Mention], entities: dict[str, Entity], language: str,
+                  phrases: Sequence[str]) -> list[str]:
+    """The names of the entities mentioned (in order, once each), then the followed phrases in «»."""
+    entity_ids = list(dict.fromkeys(m.entity_id for m in mentions))
+    names = [entities[e].name(language) if e in entities else e for e in entity_ids]
+    return names + [f"«{p}»" for p in phrases]
+
+
+def _alert_snippet(item: Item, mentions: Sequence[Mention]) -> str:
+    """The sentence of the first mention that lies in the summary; else the summary's start (or nothing)."""
+    summary_start = len(item.title) + 1 if item.title and item.summary else 0
+    first = next((m for m in mentions if m.start >= summary_start), mentions[0] if mentions else None)
+    if first is not None and first.start >= summary_start and item.summary:
+        return snippet(item.text, first)  # spans index the item's own text: cleaned only afterwards
+    if item.summary:
+        return clip(item.summary, MAX_SNIPPET)
+    return ""
+
+
 def compose_alert(
     item: Item,
     mentions: Sequence[Mention],
@@ -122,19 +141,8 @@ def compose_alert(
     urgent: bool = False,
     phrases: Sequence[str] = (),
 ) -> Alert:
-    entity_ids = list(dict.fromkeys(m.entity_id for m in mentions))
-    names = [entities[e].name(language) if e in entities else e for e in entity_ids]
-    names += [f"«{p}»" for p in phrases]
-    # the first mention that lies in the summary gives the sentence; else the title's
-    text = item.text
-    summary_start = len(item.title) + 1 if item.title and item.summary else 0
-    first = next((m for m in mentions if m.start >= summary_start), mentions[0] if mentions else None)
-    if first is not None and first.start >= summary_start and item.summary:
-        snip = snippet(text, first)  # spans index the item's own text: cleaned only afterwards
-    elif item.summary:
-        snip = clip(item.summary, MAX_SNIPPET)
-    else:
-        snip = ""
+    names = _entity_names(mentions, entities, language, phrases)
+    snip = _alert_snippet(item, mentions)
     return Alert(
         language=language,
         watchlist_names=tuple(clean(w.name(language)) for w in watchlists),

@@ -7,7 +7,7 @@ each candidate hit; it does not grow with the number of aliases.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import ahocorasick
@@ -100,7 +100,7 @@ class Catalog:
         self.entities: dict[str, Entity] = {}
         self.resolutions: dict[int, str] = {}  # resolution number → entity id (for lists: القرارين 2139 و2165)
         self._automaton = ahocorasick.Automaton()
-        table: dict[str, dict[tuple, Pattern]] = {}
+        table: dict[str, dict[tuple[str, str | None, bool], Pattern]] = {}
         for entity in entities:
             self.entities[entity.id] = entity
             if entity.resolution is not None:
@@ -148,7 +148,7 @@ class Catalog:
             out.append((lil, Pattern(entity_id, None, True, True, True, weak)))
         return out
 
-    def iter_hits(self, folded: str):
+    def iter_hits(self, folded: str) -> Iterator[tuple[int, int, tuple[Pattern, ...]]]:
         """(start, end, patterns) in ``folded`` for every occurrence of a form that ends at a word edge (and, for a
         Latin or digit form, starts at one)."""
         if self.size == 0:

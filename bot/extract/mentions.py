@@ -102,35 +102,48 @@ def _resolution_lists(catalog: Catalog, folded: str) -> list[tuple[int, int, str
     return out
 
 
-def find_mentions_normalized(catalog: Catalog, norm: Normalized) -> list[Mention]:
+def _hit_ok(norm: Normalized, start: int, end: int, pattern: Pattern) -> bool:
+    """A hit of an entity's form counts: as written (a cased form), at a word start or after proclitics,
+    and, for a generic resolution form, in a context that names no other issuer."""
+    if pattern.cased is not None:
+        hit = norm.cased[start:end]
+        if hit != pattern.cased and hit != pattern.cased.upper():
+            return False
+    if not _start_ok(norm.folded, start, pattern):
+        return False
+    return not pattern.weak or _weak_context_ok(norm.folded, start, end)
+
+
+def _without_excluded(candidates: list[tuple[int, int, str]],
+                      excluded: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Candidates that do not lie inside an exclusion phrase of their own entity."""
+    return [c for c in candidates if not any(e == c[2] and s <= c[0] and c[1] <= t for s, t, e in excluded)]
+
+
+def _candidates(catalog: Catalog, norm: Normalized) -> list[tuple[int, int, str]]:
+    """Every (start, end, entity id) in the normalized text that may be a mention, overlaps included."""
     folded = norm.folded
-    candidates: list[tuple[int, int, str]] = []  # (start, end, entity id) in normalized text
+    candidates: list[tuple[int, int, str]] = []
     excluded: list[tuple[int, int, str]] = []
     for start, end, patterns in catalog.iter_hits(folded):
         for pattern in patterns:
             if pattern.exclude:
                 if _start_ok(folded, start, pattern):
                     excluded.append((start, end, pattern.entity_id))
-                continue
-            if pattern.cased is not None:
-                hit = norm.cased[start:end]
-                if hit != pattern.cased and hit != pattern.cased.upper():
-                    continue
-            if not _start_ok(folded, start, pattern):
-                continue
-            if pattern.weak and not _weak_context_ok(folded, start, end):
-                continue
-            candidates.append((start, end, pattern.entity_id))
+            elif _hit_ok(norm, start, end, pattern):
+                candidates.append((start, end, pattern.entity_id))
     if "قرار" in folded or "resolutions" in folded or "unscrs" in folded:
         candidates.extend(_resolution_lists(catalog, folded))
     if excluded:
-        candidates = [c for c in candidates
-                      if not any(e == c[2] and s <= c[0] and c[1] <= t for s, t, e in excluded)]
-    # Longest first, then leftmost; keep those that overlap nothing kept already.
-    candidates.sort(key=lambda c: (-(c[1] - c[0]), c[0], c[2]))
+        candidates = _without_excluded(candidates, excluded)
+    return candidates
+
+
+def _longest_first(candidates: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Longest first, then leftmost; keep those that overlap nothing kept already. Returned in text order."""
     taken: list[tuple[int, int]] = []
     kept: list[tuple[int, int, str]] = []
-    for start, end, entity_id in candidates:
+    for start, end, entity_id in sorted(candidates, key=lambda c: (-(c[1] - c[0]), c[0], c[2])):
         if any(start < t_end and t_start < end for t_start, t_end in taken):
             # the same span may name two entities (a shared alias): keep both
             if (start, end) not in taken:
@@ -138,9 +151,13 @@ def find_mentions_normalized(catalog: Catalog, norm: Normalized) -> list[Mention
         taken.append((start, end))
         kept.append((start, end, entity_id))
     kept.sort()
-    out = []
+    return kept
+
+
+def find_mentions_normalized(catalog: Catalog, norm: Normalized) -> list[Mention]:
+    out: list[Mention] = []
     seen: set[tuple[int, int, str]] = set()
-    for start, end, entity_id in kept:
+    for start, end, entity_id in _longest_first(_candidates(catalog, norm)):
         o_start, o_end = norm.span(start, end)
         if (o_start, o_end, entity_id) in seen:
             continue

@@ -30,6 +30,6 @@ async def check_public_url(url: str) -> None:
     except socket.gaierror as exc:
         raise UnsafeURL(f"cannot resolve {parsed.hostname}: {exc.strerror or exc}") from None
     for info in infos:
-        address = info[4][0]
+        address = str(info[4][0])  # an IPv4 or IPv6 socket address starts with the host as a string
         if not is_public_address(address):
             raise UnsafeURL(f"{parsed.hostname} resolves to {address}, which is not a public address")

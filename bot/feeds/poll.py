@@ -29,6 +29,7 @@ from bot.model import Entity, FeedRow, Match, StoredItem
 from bot.rules.holder import RulesHolder
 from bot.store import Store
 from bot.store.db import utcnow
+from bot.store.items import StoryColumns
 from bot.stories import WINDOW as STORY_WINDOW
 from bot.stories import StoryCandidate, StoryIndex, canonical_url, fingerprint
 
@@ -199,7 +200,8 @@ class Poller:
         matcher = self.rules.matcher  # one rule set for the whole feed, even if a reload lands meanwhile
         matched = [(item, matcher.match(item)) for item in parsed.items if item.key in fresh_keys]
         stories = await self.stories.index(now)
-        candidates, extra = [], []
+        candidates: list[tuple[StoryCandidate, int | None]] = []
+        extra: list[StoryColumns] = []
         for item, match in matched:
             candidate = StoryCandidate(0, 0, canonical_url(item.link), fingerprint(item.title, item.summary),
                                        item.language, frozenset(match.entity_ids), item.published or now)

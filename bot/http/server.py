@@ -36,7 +36,7 @@ class HttpServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
+        self.port = self._runner.addresses[0][1]  # the port bound (port 0 asks for a free one)
         log.info("http: listening on %s:%d (/healthz)", self.host, self.port)
 
     async def stop(self) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.commands.resolve import Resolver
-from bot.config import ConfigError
+from bot.errors import ConfigError
 from bot.extract.matcher import Matcher
 from bot.rules.load import load_rules, rule_files
 
@@ -47,8 +47,8 @@ class RulesHolder:
     def current(self) -> tuple[Matcher, Resolver]:
         return self.matcher, self.resolver
 
-    def _fingerprint(self) -> tuple:
-        out = []
+    def _fingerprint(self) -> tuple[tuple[str, int, int], ...]:
+        out: list[tuple[str, int, int]] = []
         for path in rule_files(self.rules_dir):
             try:
                 stat = path.stat()

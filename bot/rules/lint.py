@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.extract.catalog import entity_forms, is_caps_alias
+from bot.model import Entity
 from bot.text.normalize import normalize_key
 
 if TYPE_CHECKING:
@@ -33,6 +34,18 @@ COMMON_WORDS = frozenset(
 MIN_ALIAS_CHARS = 3
 
 
+def _alias_warning(entity: Entity, form: str, key: str) -> str | None:
+    """A form too short, or too common a word, to be safe as an alias (unless it matches only as written)."""
+    exact = is_caps_alias(form) or (entity.match_case and any(c.isascii() and c.isalpha() for c in form))
+    if len(key.replace(" ", "")) < MIN_ALIAS_CHARS and not exact:
+        return (f"{entity.source}: warning: entity {entity.id!r}: alias {form!r} is too short "
+                "to be safe (write it in capitals, or set match_case, to match only as written)")
+    if key in COMMON_WORDS and not exact:
+        return (f"{entity.source}: warning: entity {entity.id!r}: alias {form!r} is a common "
+                "word and will match ordinary text (set match_case: true for a proper noun)")
+    return None
+
+
 def lint(rules: Rules) -> list[str]:
     warnings: list[str] = []
     owners: dict[str, list[str]] = {}
@@ -43,15 +56,9 @@ def lint(rules: Rules) -> list[str]:
                 continue
             if entity.id not in owners.setdefault(key, []):
                 owners[key].append(entity.id)
-            if entity.resolution is not None:
-                continue
-            exact = is_caps_alias(form) or (entity.match_case and any(c.isascii() and c.isalpha() for c in form))
-            if len(key.replace(" ", "")) < MIN_ALIAS_CHARS and not exact:
-                warnings.append(f"{entity.source}: warning: entity {entity.id!r}: alias {form!r} is too short "
-                                "to be safe (write it in capitals, or set match_case, to match only as written)")
-            elif key in COMMON_WORDS and not exact:
-                warnings.append(f"{entity.source}: warning: entity {entity.id!r}: alias {form!r} is a common "
-                                "word and will match ordinary text (set match_case: true for a proper noun)")
+            warning = None if entity.resolution is not None else _alias_warning(entity, form, key)
+            if warning is not None:
+                warnings.append(warning)
     for key, ids in owners.items():
         if len(ids) > 1:
             first = rules.entities[ids[0]]

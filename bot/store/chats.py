@@ -41,7 +41,7 @@ class ChatStore:
                 chats.c.platform == platform, chats.c.address == address))).first()
         return ChatRow(**row._mapping) if row else None
 
-    async def update(self, chat_id: int, **values) -> None:
+    async def update(self, chat_id: int, **values: object) -> None:
         async with self.engine.begin() as conn:
             await conn.execute(update(chats).where(chats.c.id == chat_id).values(**values))
 
@@ -72,10 +72,12 @@ class ChatStore:
                         values["chat_id"] = existing.id
                         await conn.execute(on_conflict_do_nothing(conn, table).values(**values))
                 await conn.execute(chats.delete().where(chats.c.id == old.id))
-                return existing.id
+                merged_into: int = existing.id
+                return merged_into
             await conn.execute(update(chats).where(chats.c.id == old.id).values(
                 address=new_address, chat_type="supergroup", active=True))
-            return old.id
+            moved: int = old.id
+            return moved
 
     async def set_language(self, chat_id: int, language: str) -> None:
         async with self.engine.begin() as conn:

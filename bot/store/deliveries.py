@@ -101,7 +101,8 @@ class DeliveryStore:
 
     async def mark(self, delivery_id: int, state: str, error: str | None = None,
                             retry_at: datetime | None = None) -> None:
-        values: dict = {"state": state, "last_error": error[:1000] if error else None, "lease_until": None}
+        values: dict[str, object] = {"state": state, "last_error": error[:1000] if error else None,
+                                     "lease_until": None}
         if state == DeliveryState.SENT:
             values["sent_at"] = utcnow()
         if retry_at is not None:
@@ -216,7 +217,7 @@ class DeliveryStore:
         claim still holds are changed; returns how many."""
         if not delivery_ids:
             return 0
-        values: dict = {"lease_until": None}
+        values: dict[str, object] = {"lease_until": None}
         if sent:
             values.update(state=DeliveryState.SENT, sent_at=utcnow(), attempts=deliveries.c.attempts + 1)
         else:

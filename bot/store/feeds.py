@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.model import FeedRow
-from bot.store.db import on_conflict_do_nothing, utcnow
+from bot.store.db import AnyRow, on_conflict_do_nothing, utcnow
 from bot.store.tables import feeds
 
 _FEED_COLS = (feeds.c.id, feeds.c.url, feeds.c.name, feeds.c.language, feeds.c.interval, feeds.c.etag,
@@ -17,7 +17,7 @@ _FEED_COLS = (feeds.c.id, feeds.c.url, feeds.c.name, feeds.c.language, feeds.c.i
               feeds.c.last_error, feeds.c.active, feeds.c.source, feeds.c.broken_since, feeds.c.asked_interval)
 
 
-def _feed_row(row) -> FeedRow:
+def _feed_row(row: AnyRow) -> FeedRow:
     return FeedRow(**row._mapping)
 
 
@@ -25,7 +25,7 @@ class FeedStore:
     def __init__(self, engine: AsyncEngine):
         self.engine = engine
 
-    async def sync_config(self, configured: Sequence[tuple[str, str, str | None, int | None]]):
+    async def sync_config(self, configured: Sequence[tuple[str, str, str | None, int | None]]) -> None:
         """Make the store's config feeds equal to config.yaml's (url, name, language, interval) list.
 
         Feeds added from chat are left alone; config feeds no longer listed are deactivated, not deleted
@@ -46,7 +46,8 @@ class FeedStore:
                         url=url, name=name, language=language, interval=interval, source="config",
                         active=True, next_check_at=now, created_at=now))
             await conn.execute(
-                update(feeds).where(and_(feeds.c.source == "config", feeds.c.url.not_in(urls) if urls else True))
+                update(feeds).where(and_(feeds.c.source == "config",
+                                         feeds.c.url.not_in(urls) if urls else true()))
                 .values(active=False)
             )
 
@@ -78,9 +79,10 @@ class FeedStore:
                                   not_modified: bool = False) -> None:
         """A poll that worked. ``asked_interval`` is kept from a full answer; a 304 keeps the one stored then."""
         now = utcnow()
-        values = {"etag": etag, "last_modified": last_modified, "next_check_at": next_check_at, "last_checked_at": now,
-                  "last_success_at": now, "error_count": 0, "last_error": None, "broken_since": None,
-                  "lease_until": None}
+        values: dict[str, object] = {
+            "etag": etag, "last_modified": last_modified, "next_check_at": next_check_at,
+            "last_checked_at": now, "last_success_at": now, "error_count": 0, "last_error": None,
+            "broken_since": None, "lease_until": None}
         if not not_modified or asked_interval is not None:
             values["asked_interval"] = asked_interval
         async with self.engine.begin() as conn:
@@ -88,8 +90,9 @@ class FeedStore:
 
     async def record_failure(self, feed_id: int, error: str, next_check_at: datetime,
                                   broken: bool = False) -> None:
-        values = {"error_count": feeds.c.error_count + 1, "last_error": error[:1000], "next_check_at": next_check_at,
-                  "last_checked_at": utcnow(), "lease_until": None}
+        values: dict[str, object] = {
+            "error_count": feeds.c.error_count + 1, "last_error": error[:1000],
+            "next_check_at": next_check_at, "last_checked_at": utcnow(), "lease_until": None}
         if broken:
             values["broken_since"] = func.coalesce(feeds.c.broken_since, utcnow())
         async with self.engine.begin() as conn:
@@ -105,7 +108,10 @@ class FeedStore:
                 return row.id, not row.active
             result = await conn.execute(insert(feeds).values(
                 url=url, name=name, source=source, active=True, next_check_at=now, created_at=now))
-            return result.inserted_primary_key[0], True
+            key = result.inserted_primary_key
+            if key is None:  # pragma: no cover - a single-row INSERT always reports its primary key
+                raise RuntimeError(f"the database gave no id for the new feed {url}")
+            return key[0], True
 
     async def deactivate(self, feed_id: int) -> bool:
         async with self.engine.begin() as conn:

@@ -6,13 +6,22 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import TypedDict
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.model import Item, Match, Mention, RecentItem, StoredItem
-from bot.store.db import on_conflict_do_nothing, utcnow
+from bot.store.db import AnyRow, on_conflict_do_nothing, utcnow
 from bot.store.tables import items
+
+
+class StoryColumns(TypedDict, total=False):
+    """What story grouping stores with an item (``ItemStore.store``'s ``extra``)."""
+
+    canonical_url: str | None
+    fingerprint: str | None
+    story_id: int | None
 
 
 def key_hash(key: str) -> str:
@@ -23,7 +32,7 @@ def _mentions_json(mentions: Iterable[Mention]) -> str:
     return json.dumps([[m.entity_id, m.start, m.end] for m in mentions])
 
 
-def stored_item(row, feed_name: str) -> StoredItem:
+def stored_item(row: AnyRow, feed_name: str) -> StoredItem:
     """An item row (key, title, summary, link, published_at, language, mentions, watchlists) as pipeline data."""
     item = Item(key=row.key, title=row.title, summary=row.summary, link=row.link,
                 published=row.published_at, language=row.language, feed_name=feed_name)
@@ -52,16 +61,18 @@ class ItemStore:
         return {k for h, k in by_hash.items() if h not in found}
 
     async def store(self, feed_id: int, matched: Sequence[tuple[Item, Match]],
-                          extra: Sequence[dict] | None = None) -> list[StoredItem]:
+                          extra: Sequence[StoryColumns] | None = None) -> list[StoredItem]:
         """Insert items never seen before; returns only those this call inserted (a race loses nothing twice).
 
         ``extra``: per item, more column values (canonical_url, fingerprint)."""
         now = utcnow()
-        rows = []
+        rows: list[dict[str, object]] = []
+        hashes: list[str] = []  # rows[i]'s key hash
         by_hash: dict[str, tuple[Item, Match]] = {}
         for i, (item, match) in enumerate(matched):
             h = key_hash(item.key)
             by_hash[h] = (item, match)
+            hashes.append(h)
             rows.append({
                 **(extra[i] if extra else {}),
                 "feed_id": feed_id, "key_hash": h, "key": item.key, "title": item.title, "summary": item.summary,
@@ -77,11 +88,11 @@ class ItemStore:
             for i in range(0, len(rows), 100):  # one multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING per chunk
                 chunk = rows[i:i + 100]
                 stmt = on_conflict_do_nothing(conn, items).values(chunk).returning(items.c.id, items.c.key_hash)
-                inserted = {r.key_hash: r.id for r in await conn.execute(stmt)}
-                for row in chunk:
-                    if row["key_hash"] in inserted:
-                        item, match = by_hash[row["key_hash"]]
-                        out.append(StoredItem(inserted[row["key_hash"]], item, match))
+                inserted: dict[str, int] = {r.key_hash: r.id for r in await conn.execute(stmt)}
+                for h in hashes[i:i + 100]:
+                    if h in inserted:
+                        item, match = by_hash[h]
+                        out.append(StoredItem(inserted[h], item, match))
         return out
 
     async def recent(self, since: datetime, limit: int = 5000) -> list[RecentItem]:

@@ -4,7 +4,7 @@ at the wrong moment does not lose the one message an administrator gets."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import insert, or_, select, update
@@ -19,7 +19,7 @@ class NoticeStore:
     def __init__(self, engine: AsyncEngine):
         self.engine = engine
 
-    async def create(self, targets: Sequence[tuple[str, str]], key: str, params: dict) -> int:
+    async def create(self, targets: Sequence[tuple[str, str]], key: str, params: Mapping[str, object]) -> int:
         """One stored notice per (platform, address); sent by the dispatcher like alerts."""
         if not targets:
             return 0
@@ -50,7 +50,8 @@ class NoticeStore:
     async def finish(self, job: NoticeJob, state: str, error: str | None = None,
                             retry_at: datetime | None = None) -> bool:
         """sent, dead, or pending again at ``retry_at``; only while this claim's lease is still its own."""
-        values: dict = {"state": state, "lease_until": None, "last_error": error[:1000] if error else None}
+        values: dict[str, object] = {"state": state, "lease_until": None,
+                                     "last_error": error[:1000] if error else None}
         if state == "sent":
             values["sent_at"] = utcnow()
         if retry_at is not None:

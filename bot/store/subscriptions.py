@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.model import Followed, SubscriptionKind, Target
@@ -23,7 +23,7 @@ class SubscriptionStore:
         async with self.engine.begin() as conn:
             await conn.execute(subscriptions.delete().where(
                 subscriptions.c.chat_id == chat_id, subscriptions.c.kind == kind,
-                subscriptions.c.target.not_in(targets) if targets else True))
+                subscriptions.c.target.not_in(targets) if targets else true()))
             for target in targets:
                 await conn.execute(on_conflict_do_nothing(conn, subscriptions).values(
                     chat_id=chat_id, kind=kind, target=target, created_at=now))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 
 from camel_tools.utils.charmap import CharMapper
@@ -66,10 +67,10 @@ def _fold_char(ch: str) -> str:
     return low if len(low) == len(ch) else ch
 
 
-class _CharTable(dict):
+class _CharTable(dict[int, str]):
     """A str.translate table filled on first sight of each character (C-speed after that)."""
 
-    def __init__(self, fn):
+    def __init__(self, fn: Callable[[str], str]):
         super().__init__()
         self._fn = fn
 
