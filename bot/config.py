@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
@@ -149,35 +150,52 @@ def _interval_warnings(settings: Settings, doc: YMap | None, file: str) -> list[
     return out
 
 
-def load_settings(path: str | Path | None, env: dict[str, str] | None = None) -> Settings:
+def load_settings(path: str | Path | None, env: Mapping[str, str] | None = None) -> Settings:
     """Read config.yaml (or defaults when ``path`` is None) and apply the environment."""
-    env = os.environ if env is None else env
-    data: dict = {}
-    base_dir = Path.cwd()
-    if path is not None:
-        path = Path(path)
-        file = display_path(path)
-        try:
-            doc, problem = read_yaml_file(path, CONFIG_LIMITS)
-        except OSError as exc:
-            raise ConfigError([f"{file}:0: cannot read config: {exc.strerror or exc}"]) from None
-        if problem is not None:
-            raise ConfigError([f"{file}:{problem[0]}: {problem[1]}"])
-        if doc is not None and not isinstance(doc, YMap):
-            raise ConfigError([f"{file}:1: the config must be a mapping of keys"])
-        base_dir = path.resolve().parent
-        try:
-            raw = plain(doc or {})
-            if any(k.endswith(("_token", "_secret")) for k in raw):
-                key = next(k for k in raw if k.endswith(("_token", "_secret")))
-                raise ConfigError([f"{file}:{key_line(doc, key, 1)}: secrets never go in the config file: set "
-                                   f"{key.upper()} in the environment"])
-            settings = Settings.model_validate({**raw, "base_dir": base_dir})
-        except ValidationError as exc:
-            raise ConfigError([f"{file}:{line}: {msg}" for line, msg in validation_errors(exc, doc, 1)]) from None
-        settings._warnings = _interval_warnings(settings, doc, file)
-    else:
-        settings = Settings.model_validate({**data, "base_dir": base_dir})
+    path = None if path is None else Path(path)
+    settings = _read_settings(path) if path is not None else Settings.model_validate({"base_dir": Path.cwd()})
+    _apply_environment(settings, os.environ if env is None else env)
+    _check_platform_secrets(settings, f"{path or 'config'}:0")
+    return settings
+
+
+def _read_settings(path: Path) -> Settings:
+    """The settings of the config file at ``path``, with its lint warnings; raises ConfigError (``file:line``)."""
+    file = display_path(path)
+    doc = _read_document(path, file)
+    base_dir = path.resolve().parent
+    try:
+        raw = plain(doc or {})
+        _refuse_secrets(raw, doc, file)
+        settings = Settings.model_validate({**raw, "base_dir": base_dir})
+    except ValidationError as exc:
+        raise ConfigError([f"{file}:{line}: {msg}" for line, msg in validation_errors(exc, doc, 1)]) from None
+    settings._warnings = _interval_warnings(settings, doc, file)
+    return settings
+
+
+def _read_document(path: Path, file: str) -> YMap | None:
+    try:
+        doc, problem = read_yaml_file(path, CONFIG_LIMITS)
+    except OSError as exc:
+        raise ConfigError([f"{file}:0: cannot read config: {exc.strerror or exc}"]) from None
+    if problem is not None:
+        raise ConfigError([f"{file}:{problem[0]}: {problem[1]}"])
+    if doc is not None and not isinstance(doc, YMap):
+        raise ConfigError([f"{file}:1: the config must be a mapping of keys"])
+    return doc
+
+
+def _refuse_secrets(raw: dict[str, Any], doc: YMap | None, file: str) -> None:
+    """Tokens and secrets come from the environment only: a config file that holds one is refused."""
+    key = next((k for k in raw if k.endswith(("_token", "_secret"))), None)
+    if key is not None:
+        raise ConfigError([f"{file}:{key_line(doc, key, 1)}: secrets never go in the config file: set "
+                           f"{key.upper()} in the environment"])
+
+
+def _apply_environment(settings: Settings, env: Mapping[str, str]) -> None:
+    """What the environment sets: the database, the HTTP port, the platforms' API URLs, and every secret."""
     if env.get("DATABASE_URL"):
         settings.database = env["DATABASE_URL"]
     if env.get("HTTP_PORT"):
@@ -192,8 +210,12 @@ def load_settings(path: str | Path | None, env: dict[str, str] | None = None) ->
     settings.slack_bot_token = env.get("SLACK_BOT_TOKEN") or None
     settings.slack_app_token = env.get("SLACK_APP_TOKEN") or None
     settings.slack_signing_secret = env.get("SLACK_SIGNING_SECRET") or None
+
+
+def _check_platform_secrets(settings: Settings, where: str) -> None:
+    """Secrets a platform's mode needs together; raises ConfigError naming what is missing."""
     if settings.slack_bot_token and not (settings.slack_app_token or settings.slack_signing_secret):
-        raise ConfigError([f"{path or 'config'}:0: SLACK_BOT_TOKEN is set but neither SLACK_APP_TOKEN (Socket Mode) "
+        raise ConfigError([f"{where}: SLACK_BOT_TOKEN is set but neither SLACK_APP_TOKEN (Socket Mode) "
                            "nor SLACK_SIGNING_SECRET (HTTP mode) is"])
     if settings.telegram_token and settings.telegram.mode == "webhook":
         problems = []
@@ -202,5 +224,4 @@ def load_settings(path: str | Path | None, env: dict[str, str] | None = None) ->
         if not settings.telegram_webhook_secret:
             problems.append("TELEGRAM_WEBHOOK_SECRET must be set in the environment in webhook mode")
         if problems:
-            raise ConfigError([f"{path or 'config'}:0: {p}" for p in problems])
-    return settings
+            raise ConfigError([f"{where}: {p}" for p in problems])

@@ -37,11 +37,11 @@ PRIORITY_SHARE = 3  # replies waiting take at most this many platform-wide slots
 @dataclass
 class RateLimiter:
     limits: Limits
-    _recent: deque = field(default_factory=deque)  # send times, all chats (last second)
+    _recent: deque[float] = field(default_factory=deque)  # send times, all chats (last second)
     _next_free: float = 0.0  # sends are spaced evenly (1 / per_second apart), not in bursts
     _last: dict[str, float] = field(default_factory=dict)  # chat → last alert (or the time a 429 asked for)
     _reply_last: dict[str, float] = field(default_factory=dict)  # chat → last reply to a command
-    _group: dict[str, deque] = field(default_factory=dict)  # group chat → send times (last minute)
+    _group: dict[str, deque[float]] = field(default_factory=dict)  # group chat → send times (last minute)
     _gate: asyncio.Lock | None = None  # replies ready to go take the platform-wide slot one at a time, in order
     _priority_waiting: int = 0  # replies ready to go, waiting for the platform-wide slot
     _priority_streak: int = 0  # platform-wide slots taken by replies in a row
@@ -74,24 +74,43 @@ class RateLimiter:
         ``priority`` (replies to commands): while such sends wait for the platform-wide slot, the others (alerts)
         are told to wait, except that after ``PRIORITY_SHARE`` priority sends in a row a waiting alert goes first."""
         now = time.monotonic() if now is None else now
-        gap = 1.0 / self.limits.per_second
         chat_wait = self.chat_wait(chat, is_group, now, with_replies=True)
-        waits = [chat_wait]
-        while self._recent and now - self._recent[0] >= 1.0:
-            self._recent.popleft()
-        if len(self._recent) >= int(self.limits.per_second):
-            waits.append(1.0 - (now - self._recent[0]))
-        if now < self._next_free:
-            waits.append(self._next_free - now)
-        if not priority and self._priority_waiting and self._priority_streak < PRIORITY_SHARE:
-            waits.append(max(gap, self._next_free - now))  # replies are waiting: they go first
-        elif priority and self._priority_streak >= PRIORITY_SHARE and now - self._alert_waiting_at < 3 * gap:
-            waits.append(gap)  # an alert ready to go was refused just now: the next slot is its own
-        wait = max(waits)
+        wait = max(chat_wait, self._platform_wait(now), self._turn_wait(now, priority))
         if wait > 0:
             if not priority and chat_wait <= 0:
                 self._alert_waiting_at = now
             return wait
+        self._take(chat, is_group, now, priority)
+        return 0.0
+
+    @property
+    def _gap(self) -> float:
+        """Seconds between two platform-wide slots."""
+        return 1.0 / self.limits.per_second
+
+    def _platform_wait(self, now: float) -> float:
+        """Seconds before the platform-wide limit allows the next send: sends in the last second, even spacing."""
+        while self._recent and now - self._recent[0] >= 1.0:
+            self._recent.popleft()
+        waits = [0.0]
+        if len(self._recent) >= int(self.limits.per_second):
+            waits.append(1.0 - (now - self._recent[0]))
+        if now < self._next_free:
+            waits.append(self._next_free - now)
+        return max(waits)
+
+    def _turn_wait(self, now: float, priority: bool) -> float:
+        """Seconds a send gives way to the other kind: alerts to waiting replies, replies to an alert's turn."""
+        gap = self._gap
+        if not priority and self._priority_waiting and self._priority_streak < PRIORITY_SHARE:
+            return max(gap, self._next_free - now)  # replies are waiting: they go first
+        if priority and self._priority_streak >= PRIORITY_SHARE and now - self._alert_waiting_at < 3 * gap:
+            return gap  # an alert ready to go was refused just now: the next slot is its own
+        return 0.0
+
+    def _take(self, chat: str, is_group: bool, now: float, priority: bool) -> None:
+        """Record a send to ``chat`` now, in every limit it counts for."""
+        gap = self._gap
         self._recent.append(now)
         self._priority_streak = self._priority_streak + 1 if priority else 0
         # keep the schedule: a sender that woke a little late does not push every later slot back
@@ -100,11 +119,14 @@ class RateLimiter:
         (self._reply_last if priority else self._last)[chat] = now
         if is_group and self.limits.per_group_minute:
             self._group.setdefault(chat, deque()).append(now)
-        if len(self._last) + len(self._reply_last) > 100_000:  # forget chats idle for a minute
-            self._last = {k: v for k, v in self._last.items() if now - v < 60}
-            self._reply_last = {k: v for k, v in self._reply_last.items() if now - v < 60}
-            self._group = {k: v for k, v in self._group.items() if v and now - v[-1] < 60}
-        return 0.0
+        if len(self._last) + len(self._reply_last) > 100_000:
+            self._forget_idle(now)
+
+    def _forget_idle(self, now: float) -> None:
+        """Forget chats idle for a minute (their limits no longer hold them)."""
+        self._last = {k: v for k, v in self._last.items() if now - v < 60}
+        self._reply_last = {k: v for k, v in self._reply_last.items() if now - v < 60}
+        self._group = {k: v for k, v in self._group.items() if v and now - v[-1] < 60}
 
     def penalize(self, chat: str, seconds: float, now: float | None = None) -> None:
         """The platform said 'retry after': treat the chat as just sent to, that many seconds from now."""
@@ -168,7 +190,7 @@ class ReplyQueue:
         self.platform = platform
         self.cap = cap
         self._queues: dict[str, deque[_Reply]] = {}
-        self._tasks: dict[str, asyncio.Task] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
         self.sent = 0
         self.dropped = 0
         self.rate_limited = 0

@@ -205,43 +205,47 @@ async def fetch(
     """The feed's bytes, or ``not_modified``; raises FetchError with a reason a person can read.
 
     ``guard``: the feed came from a chat, so every hop must be a public address (no SSRF)."""
-    if not is_remote(location):
-        if guard:
-            raise FetchError("refused", "feeds added from chat must be http(s) URLs")
-        path = local_path(location)
-        if urlparse(location).scheme not in ("", "file") and not path.exists():
-            raise FetchError("unsupported", f"unsupported URL scheme in {location!r}")
-        try:
-            data = await asyncio.to_thread(_read_local, path, poll.max_bytes)
-        except FileNotFoundError:
-            raise FetchError("not_found", f"no such file: {path}") from None
-        except IsADirectoryError:
-            raise FetchError("not_found", f"is a directory, not a feed file: {path}") from None
-        except OSError as exc:
-            raise FetchError("io", f"cannot read {path}: {exc.strerror or exc}") from None
-        return FetchResult(content=data)
+    if is_remote(location):
+        return await _fetch_remote(client, location, poll, etag, last_modified, guard)
+    if guard:
+        raise FetchError("refused", "feeds added from chat must be http(s) URLs")
+    return await _fetch_local(location, poll.max_bytes)
 
+
+async def _fetch_local(location: str, max_bytes: int) -> FetchResult:
+    path = local_path(location)
+    if urlparse(location).scheme not in ("", "file") and not path.exists():
+        raise FetchError("unsupported", f"unsupported URL scheme in {location!r}")
+    try:
+        data = await asyncio.to_thread(_read_local, path, max_bytes)
+    except FileNotFoundError:
+        raise FetchError("not_found", f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise FetchError("not_found", f"is a directory, not a feed file: {path}") from None
+    except OSError as exc:
+        raise FetchError("io", f"cannot read {path}: {exc.strerror or exc}") from None
+    return FetchResult(content=data)
+
+
+def _conditional_headers(etag: str | None, last_modified: str | None) -> dict[str, str]:
     headers = {}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
+    return headers
+
+
+async def _fetch_remote(client: httpx.AsyncClient, location: str, poll: PollConfig, etag: str | None,
+                        last_modified: str | None, guard: bool) -> FetchResult:
+    """One conditional GET within ``poll.timeout`` in all; every failure becomes a FetchError."""
+    headers = _conditional_headers(etag, last_modified)
     try:
         async with asyncio.timeout(poll.timeout):
-            if not guard:
-                async with client.stream("GET", location, headers=headers) as response:
-                    return await _read(response, poll, etag, last_modified)
-            current = location
-            for _ in range(poll.max_redirects + 1):  # every hop is checked before it is requested
-                try:
-                    await check_public_url(current)
-                except UnsafeURL as exc:
-                    raise FetchError("refused", str(exc)) from None
-                async with client.stream("GET", current, headers=headers, follow_redirects=False) as response:
-                    if not response.is_redirect:
-                        return await _read(response, poll, etag, last_modified)
-                    current = urljoin(current, response.headers.get("location", ""))
-            raise FetchError("redirects", f"more than {poll.max_redirects} redirects")
+            if guard:
+                return await _get_public(client, location, poll, headers, etag, last_modified)
+            async with client.stream("GET", location, headers=headers) as response:
+                return await _read(response, poll, etag, last_modified)
     except TimeoutError:
         raise FetchError("timeout", f"no complete answer within {poll.timeout:g} s") from None
     except httpx.TimeoutException:
@@ -254,3 +258,19 @@ async def fetch(
         raise FetchError("url", f"invalid URL: {exc}") from None
     except httpx.HTTPError as exc:
         raise FetchError("network", f"{type(exc).__name__}: {exc}") from None
+
+
+async def _get_public(client: httpx.AsyncClient, location: str, poll: PollConfig, headers: dict[str, str],
+                      etag: str | None, last_modified: str | None) -> FetchResult:
+    """GET following redirects by hand: every hop is checked to be a public address before it is requested."""
+    current = location
+    for _ in range(poll.max_redirects + 1):
+        try:
+            await check_public_url(current)
+        except UnsafeURL as exc:
+            raise FetchError("refused", str(exc)) from None
+        async with client.stream("GET", current, headers=headers, follow_redirects=False) as response:
+            if not response.is_redirect:
+                return await _read(response, poll, etag, last_modified)
+            current = urljoin(current, response.headers.get("location", ""))
+    raise FetchError("redirects", f"more than {poll.max_redirects} redirects")

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html.parser import HTMLParser
+from typing import Any
 
 import feedparser
 
@@ -43,19 +44,19 @@ class _TextExtractor(HTMLParser):
         self.parts: list[str] = []
         self._skip = 0
 
-    def handle_starttag(self, tag, attrs):  # noqa: ARG002
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:  # noqa: ARG002
         if tag in self._SKIP:
             self._skip += 1
         elif tag in self._BLOCK:
             self.parts.append(" ")
 
-    def handle_endtag(self, tag):
+    def handle_endtag(self, tag: str) -> None:
         if tag in self._SKIP and self._skip:
             self._skip -= 1
         elif tag in self._BLOCK:
             self.parts.append(" ")
 
-    def handle_data(self, data):
+    def handle_data(self, data: str) -> None:
         if not self._skip:
             self.parts.append(data)
 
@@ -84,7 +85,7 @@ def _drop_bad_char_refs(content: bytes) -> bytes:
             or b"<\x00" in content[:4]:
         return content
 
-    def replace(m: re.Match) -> bytes:
+    def replace(m: re.Match[bytes]) -> bytes:
         code = int(m.group(1), 16) if m.group(1) else int(m.group(2))
         return m.group(0) if _valid_xml_char(code) else b"&#xFFFD;"
 
@@ -112,7 +113,7 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _published(entry) -> datetime | None:
+def _published(entry: Any) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         value = entry.get(key)
         if value:
@@ -140,7 +141,7 @@ def _language(value: str | None) -> str | None:
     return code if code in ("ar", "en") else None
 
 
-def _item(entry, feed_language: str | None, feed_name: str) -> Item | None:
+def _item(entry: Any, feed_language: str | None, feed_name: str) -> Item | None:
     title = _clip(strip_html(entry.get("title", "")), MAX_TITLE)
     raw_summary = entry.get("summary", "")
     if not raw_summary and entry.get("content"):
@@ -166,39 +167,61 @@ def parse_feed(
     feed_name: str = "",
     language: str | None = None,
 ) -> ParsedFeed:
-    try:
-        parsed = feedparser.parse(_drop_bad_char_refs(content), response_headers=headers or {},
-                                  sanitize_html=False)
-    except Exception as exc:  # noqa: BLE001 - feedparser may raise on pathological input
-        raise ParseError(f"feedparser failed: {type(exc).__name__}: {exc}") from None
+    parsed = _feedparser(content, headers)
     bozo = parsed.get("bozo_exception") if parsed.get("bozo") else None
     entries = parsed.get("entries") or []
     if not entries:
-        if bozo is not None:
-            raise ParseError(f"not a readable feed: {type(bozo).__name__}: {bozo}")
-        if not parsed.get("version"):
-            raise ParseError("not a feed: no RSS or Atom structure found")
+        _refuse_empty(parsed, bozo)
     feed_meta = parsed.get("feed") or {}
+    title = strip_html(feed_meta.get("title", ""))
     feed_language = language or _language(feed_meta.get("language"))
-    out = ParsedFeed(title=strip_html(feed_meta.get("title", "")))
+    items, skipped = _items(entries, feed_language, feed_name or title)
+    # a feed without entries and with a bozo exception was refused above: here bozo means it recovered
+    return ParsedFeed(title=title, items=items, warning=_warning(bozo, skipped), ttl_minutes=_ttl_minutes(feed_meta))
+
+
+def _feedparser(content: bytes, headers: dict[str, str] | None) -> Any:
+    try:
+        return feedparser.parse(_drop_bad_char_refs(content), response_headers=headers or {}, sanitize_html=False)
+    except Exception as exc:  # noqa: BLE001 - feedparser may raise on pathological input
+        raise ParseError(f"feedparser failed: {type(exc).__name__}: {exc}") from None
+
+
+def _refuse_empty(parsed: Any, bozo: Exception | None) -> None:
+    """A result without entries is a feed only when feedparser read it cleanly and found RSS or Atom."""
+    if bozo is not None:
+        raise ParseError(f"not a readable feed: {type(bozo).__name__}: {bozo}")
+    if not parsed.get("version"):
+        raise ParseError("not a feed: no RSS or Atom structure found")
+
+
+def _ttl_minutes(feed_meta: Any) -> int | None:
     ttl = str(feed_meta.get("ttl") or "").strip()
-    if ttl.isdigit():
-        out.ttl_minutes = int(ttl)
-    if bozo is not None and entries:
-        out.warning = f"recovered from malformed feed: {type(bozo).__name__}: {bozo}"
+    return int(ttl) if ttl.isdigit() else None
+
+
+def _items(entries: list[Any], feed_language: str | None, feed_name: str) -> tuple[list[Item], int]:
+    """The feed's items, each key once, and how many entries could not be read (they are skipped)."""
+    items: list[Item] = []
     seen: set[str] = set()
     skipped = 0
     for entry in entries:
         try:
-            item = _item(entry, feed_language, feed_name or out.title)
+            item = _item(entry, feed_language, feed_name)
         except Exception:  # noqa: BLE001 - one unreadable item must not cost the feed its other items
             skipped += 1
             continue
         if item is None or item.key in seen:
             continue
         seen.add(item.key)
-        out.items.append(item)
+        items.append(item)
+    return items, skipped
+
+
+def _warning(bozo: Exception | None, skipped: int) -> str | None:
+    notes = []
+    if bozo is not None:
+        notes.append(f"recovered from malformed feed: {type(bozo).__name__}: {bozo}")
     if skipped:
-        note = f"{skipped} unreadable item(s) skipped"
-        out.warning = f"{out.warning}; {note}" if out.warning else note
-    return out
+        notes.append(f"{skipped} unreadable item(s) skipped")
+    return "; ".join(notes) or None
