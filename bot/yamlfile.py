@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,18 +40,25 @@ class YAMLLimits:
 
 RULES_LIMITS = YAMLLimits()
 CONFIG_LIMITS = YAMLLimits(max_bytes=1024 * 1024, max_nodes=100_000)
+# a chat's /import file: an export of every shipped entity and watchlist and 200 phrases is 35 KB, 3,135 values,
+# 5 levels deep
+IMPORT_LIMITS = YAMLLimits(max_bytes=256 * 1024, max_nodes=20_000, max_depth=10)
 
 
-class YMap(dict):
+class YMap(dict[Any, Any]):
     """A YAML mapping: a dict that knows its own line and the line of each key (1-based)."""
 
     __slots__ = ("line", "lines")
+    line: int
+    lines: dict[Any, int]
 
 
-class YSeq(list):
+class YSeq(list[Any]):
     """A YAML sequence: a list that knows its own line and the line of each item (1-based)."""
 
     __slots__ = ("line", "lines")
+    line: int
+    lines: list[int]
 
 
 def display_path(path: Path) -> str:
@@ -147,8 +155,16 @@ def resolve_plain(value: str) -> Any:
 
 
 _STD = "tag:yaml.org,2002:"
-_SCALAR_TAGS = {f"{_STD}int": int, f"{_STD}float": (int, float), f"{_STD}bool": bool, f"{_STD}null": type(None)}
+_SCALAR_TAGS: dict[str, type | tuple[type, ...]] = {
+    f"{_STD}int": int, f"{_STD}float": (int, float), f"{_STD}bool": bool, f"{_STD}null": type(None)}
 _COLLECTION_TAGS = frozenset(("!", f"{_STD}map", f"{_STD}seq"))
+
+
+def _is_of_tag(value: Any, tag: str) -> bool:
+    """Whether a resolved scalar is what its explicit standard tag (``!!int``, ``!!timestamp``, ...) says."""
+    if tag == f"{_STD}timestamp":
+        return not isinstance(value, str)
+    return isinstance(value, _SCALAR_TAGS[tag]) and not (tag != f"{_STD}bool" and isinstance(value, bool))
 
 
 def _scalar(event: yaml.ScalarEvent, line: int) -> Any:
@@ -157,87 +173,136 @@ def _scalar(event: yaml.ScalarEvent, line: int) -> Any:
         return resolve_plain(event.value)
     if tag is None or tag == "!" or tag == f"{_STD}str":
         return event.value
-    if tag == f"{_STD}timestamp":
-        value = resolve_plain(event.value)
-        if not isinstance(value, str):
-            return value
-    elif tag in _SCALAR_TAGS:
-        value = resolve_plain(event.value)
-        if isinstance(value, _SCALAR_TAGS[tag]) and not (tag != f"{_STD}bool" and isinstance(value, bool)):
-            return float(value) if tag == f"{_STD}float" else value
-    else:
+    if tag != f"{_STD}timestamp" and tag not in _SCALAR_TAGS:
         raise _Refused(line, "invalid", problem=f"unsupported tag {tag}")
+    value = resolve_plain(event.value)
+    if _is_of_tag(value, tag):
+        return float(value) if tag == f"{_STD}float" else value
     raise _Refused(line, "invalid", problem=f"{event.value!r} is not a valid {tag.removeprefix(_STD)}")
+
+
+_MISSING = object()  # a mapping's next event is a key
+
+
+class _Open:
+    """A mapping or sequence being filled, with the key (and its line) waiting for its value in a mapping."""
+
+    __slots__ = ("container", "key", "key_line")
+
+    def __init__(self, container: YMap | YSeq) -> None:
+        self.container = container
+        self.key: Any = _MISSING
+        self.key_line = 0
+
+
+def _new_collection(event: yaml.NodeEvent, line: int) -> YMap | YSeq:
+    if event.tag is not None and event.tag not in _COLLECTION_TAGS:
+        raise _Refused(line, "invalid", problem=f"unsupported tag {event.tag}")
+    value: YMap | YSeq
+    if type(event) is yaml.MappingStartEvent:
+        value = YMap()
+        value.lines = {}
+    else:
+        value = YSeq()
+        value.lines = []
+    value.line = line
+    return value
+
+
+class _Builder:
+    """Assembles one document from libyaml's events, refusing (``_Refused``) the first event past a bound."""
+
+    def __init__(self, limits: YAMLLimits) -> None:
+        self.limits = limits
+        self.root: Any = None
+        self.stack: list[_Open] = []  # the collections open around the next event, innermost last
+        self.nodes = 0
+        self.documents = 0
+        self.on_event: dict[type, Callable[[Any], None]] = {
+            yaml.ScalarEvent: self._scalar,
+            yaml.MappingStartEvent: self._open,
+            yaml.SequenceStartEvent: self._open,
+            yaml.MappingEndEvent: self._close,
+            yaml.SequenceEndEvent: self._close,
+            yaml.AliasEvent: self._alias,
+            yaml.DocumentStartEvent: self._document,
+        }
+
+    def add(self, event: yaml.Event) -> None:
+        handler = self.on_event.get(type(event))
+        if handler is not None:
+            handler(event)
+
+    def _count(self, event: yaml.NodeEvent) -> int:
+        """The event's line, once it is known to be neither anchored nor one value too many."""
+        line: int = event.start_mark.line + 1
+        if event.anchor is not None:
+            raise _Refused(line, "anchor", name=event.anchor)
+        self.nodes += 1
+        if self.nodes > self.limits.max_nodes:
+            raise _Refused(line, "too_many_nodes", max=self.limits.max_nodes)
+        return line
+
+    def _scalar(self, event: yaml.ScalarEvent) -> None:
+        line = self._count(event)
+        self._place(_scalar(event, line), line, is_scalar=True)
+
+    def _open(self, event: yaml.CollectionStartEvent) -> None:
+        line = self._count(event)
+        if len(self.stack) >= self.limits.max_depth:
+            raise _Refused(line, "too_deep", max=self.limits.max_depth)
+        value = _new_collection(event, line)
+        self._place(value, line, is_scalar=False)
+        self.stack.append(_Open(value))
+
+    def _close(self, event: yaml.CollectionEndEvent) -> None:  # noqa: ARG002
+        self.stack.pop()
+
+    def _alias(self, event: yaml.AliasEvent) -> None:
+        raise _Refused(event.start_mark.line + 1, "anchor", name=event.anchor)
+
+    def _document(self, event: yaml.DocumentStartEvent) -> None:
+        self.documents += 1
+        if self.documents > 1:
+            raise _Refused(event.start_mark.line + 1, "invalid",
+                           problem="expected a single document, found another one")
+
+    def _place(self, value: Any, line: int, is_scalar: bool) -> None:
+        """Put a new value where it belongs: the root, a sequence's next item, a mapping's key or its value."""
+        if not self.stack:
+            self.root = value
+            return
+        top = self.stack[-1]
+        container = top.container
+        if isinstance(container, YSeq):
+            container.append(value)
+            container.lines.append(line)
+        elif top.key is _MISSING:
+            _check_key(container, value, line, is_scalar)
+            top.key, top.key_line = value, line
+        else:
+            container[top.key] = value
+            container.lines[top.key] = top.key_line
+            top.key = _MISSING
+
+
+def _check_key(mapping: YMap, key: Any, line: int, is_scalar: bool) -> None:
+    if not is_scalar:
+        raise _Refused(line, "invalid", problem="a mapping key must be a plain value")
+    if key in mapping:
+        raise _Refused(line, "invalid", problem=f"duplicate key {key!r} (first on line {mapping.lines[key]})")
 
 
 def _build(text: str, limits: YAMLLimits) -> Any:
     """The single document of ``text`` as YMap / YSeq / scalars; raises _Refused or yaml.YAMLError."""
     parser = yaml.CSafeLoader(text) if yaml.__with_libyaml__ else yaml.SafeLoader(text)
-    get_event = parser.get_event
-    scalar_event, alias_event = yaml.ScalarEvent, yaml.AliasEvent
-    map_start, seq_start = yaml.MappingStartEvent, yaml.SequenceStartEvent
-    map_end, seq_end = yaml.MappingEndEvent, yaml.SequenceEndEvent
-    max_nodes, max_depth = limits.max_nodes, limits.max_depth
-    missing = object()
-    root: Any = None
-    # each open collection: [container, is a mapping, pending key, its line]
-    stack: list[list[Any]] = []
-    nodes = documents = 0
+    builder = _Builder(limits)
     try:
         while True:
-            event = get_event()
-            kind = type(event)
-            if kind is map_end or kind is seq_end:
-                stack.pop()
-                continue
-            if kind is scalar_event or kind is map_start or kind is seq_start:
-                line = event.start_mark.line + 1
-                if event.anchor is not None:
-                    raise _Refused(line, "anchor", name=event.anchor)
-                nodes += 1
-                if nodes > max_nodes:
-                    raise _Refused(line, "too_many_nodes", max=max_nodes)
-                if kind is scalar_event:
-                    value = _scalar(event, line)
-                    opened = None
-                else:
-                    if len(stack) >= max_depth:
-                        raise _Refused(line, "too_deep", max=max_depth)
-                    if event.tag is not None and event.tag not in _COLLECTION_TAGS:
-                        raise _Refused(line, "invalid", problem=f"unsupported tag {event.tag}")
-                    value = YMap() if kind is map_start else YSeq()
-                    value.line, value.lines = line, ({} if kind is map_start else [])
-                    opened = [value, kind is map_start, missing, 0]
-                if not stack:
-                    root = value
-                else:
-                    top = stack[-1]
-                    container = top[0]
-                    if not top[1]:
-                        container.append(value)
-                        container.lines.append(line)
-                    elif top[2] is missing:
-                        if opened is not None:
-                            raise _Refused(line, "invalid", problem="a mapping key must be a plain value")
-                        if value in container:
-                            raise _Refused(line, "invalid", problem=f"duplicate key {value!r} (first on line "
-                                                                    f"{container.lines[value]})")
-                        top[2], top[3] = value, line
-                    else:
-                        container[top[2]] = value
-                        container.lines[top[2]] = top[3]
-                        top[2] = missing
-                if opened is not None:
-                    stack.append(opened)
-            elif kind is alias_event:
-                raise _Refused(event.start_mark.line + 1, "anchor", name=event.anchor)
-            elif kind is yaml.DocumentStartEvent:
-                documents += 1
-                if documents > 1:
-                    raise _Refused(event.start_mark.line + 1, "invalid",
-                                   problem="expected a single document, found another one")
-            elif kind is yaml.StreamEndEvent or event is None:
-                return root
+            event = parser.get_event()
+            if event is None or type(event) is yaml.StreamEndEvent:
+                return builder.root
+            builder.add(event)
     finally:
         dispose = getattr(parser, "dispose", None)
         if dispose is not None:

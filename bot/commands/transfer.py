@@ -2,39 +2,28 @@
 
 Export writes the phrases the chat follows as `topic` entities, one watchlist `chat-follows` whose `any` lists the
 single entities and phrases it follows, and a copy of every shipped watchlist it follows (same id). Import reads
-such a file back with the same schema and `file:line` errors as `rasad check`: a watchlist with a shipped id means
-"follow that watchlist"; any other watchlist means "follow each entity it names"; an entity defined in the file
-(not in the catalogue) is followed as words (its names and aliases).
+such a file back through the rules loader (``bot.rules.load.load_document``), with the same schema and `file:line`
+errors as `rasad check`: a watchlist with a shipped id means "follow that watchlist"; any other watchlist means
+"follow each entity it names"; an entity defined in the file (not in the catalogue) is followed as words (its
+names and aliases).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import yaml
-from pydantic import ValidationError
 
 from bot.alerts.i18n import t
 from bot.extract.matcher import Matcher
-from bot.model import Target
-from bot.rules.schema import TOP_LEVEL_KEYS, EntityRule, WatchlistRule
+from bot.model import Entity, Target
+from bot.rules.load import KnownIds, Rules, load_document
 from bot.text.normalize import normalize_key
-from bot.yamlfile import (
-    YAMLLimits,
-    YMap,
-    YSeq,
-    item_line,
-    key_line,
-    parse_yaml,
-    plain,
-    resolve_plain,
-    validation_errors,
-)
+from bot.yamlfile import IMPORT_LIMITS, resolve_plain
 
-MAX_IMPORT_BYTES = 256 * 1024
-# an export of every shipped entity and watchlist and 200 phrases: 35 KB, 3,135 values, 5 levels deep
-IMPORT_LIMITS = YAMLLimits(max_bytes=MAX_IMPORT_BYTES, max_nodes=20_000, max_depth=10)
+MAX_IMPORT_BYTES = IMPORT_LIMITS.max_bytes
 
 
 @dataclass
@@ -55,10 +44,12 @@ def _slug(text: str, taken: set[str]) -> str:
 
 
 def export_subscriptions(subs: list[Target], matcher: Matcher, language: str) -> str:
-    entities, phrases, watchlists = [], [], []
+    entities: list[str] = []
+    phrases: list[str] = []
+    watchlists: list[str] = []
     for target in subs:
         {"entity": entities, "phrase": phrases, "watchlist": watchlists}[target.kind].append(target.id)
-    doc: dict = {"version": 1}
+    doc: dict[str, Any] = {"version": 1}
     taken: set[str] = set(matcher.entities) | set(matcher.watchlists)
     phrase_ids = []
     if phrases:
@@ -103,67 +94,47 @@ _Dumper.add_representer(str, _represent_str)
 
 
 def import_subscriptions(data: bytes, filename: str, matcher: Matcher, language: str = "en") -> Imported:
-    """Parse an import file; every problem is an error ``file:line: message``, nothing is applied on errors.
+    """Read an import file; every problem is an error ``file:line: message``, nothing is applied on errors.
 
-    The YAML is parsed within IMPORT_LIMITS (size, values, nesting; no anchors or aliases), its refusals in
-    ``language``. Synchronous and CPU-bound: call it off the event loop."""
-    result = Imported()
-    file = filename or "import.yaml"
+    The file is loaded by the rules loader as one document against the catalogue (``load_document``), within
+    IMPORT_LIMITS (size, values, nesting; no anchors or aliases), its YAML refusals in ``language``.
+    Synchronous and CPU-bound: call it off the event loop."""
+    known = KnownIds(entities=matcher.entities, watchlists=matcher.watchlists)
+    rules = load_document(data, filename or "import.yaml", known, IMPORT_LIMITS, language)
+    if rules.errors:
+        return Imported(errors=rules.errors)
+    return subscriptions_of(rules, known)
 
-    def error(line: int, message: str) -> None:
-        result.errors.append(f"{file}:{line}: {message}")
 
-    doc, problem = parse_yaml(data, IMPORT_LIMITS, language)
-    if problem is not None:
-        error(*problem)
-        return result
-    if not isinstance(doc, YMap):
-        error(1, "expected a mapping with 'entities:' and/or 'watchlists:'")
-        return result
-    for key in doc:
-        if key not in TOP_LEVEL_KEYS:
-            error(key_line(doc, key, 1), f"unknown top-level key {key!r}")
-    if doc.get("version", 1) != 1:
-        error(key_line(doc, "version", 1), f"unsupported rules version {doc.get('version')!r} (expected 1)")
-    phrase_entities: dict[str, list[str]] = {}
-    for section in ("entities", "watchlists"):
-        seq = doc.get(section)
-        if seq is None:
-            continue
-        if not isinstance(seq, YSeq):
-            error(key_line(doc, section, 1), f"'{section}' must be a list")
-            continue
-        for i, node in enumerate(seq):
-            line = item_line(seq, i, 1)
-            model = EntityRule if section == "entities" else WatchlistRule
-            try:
-                rule = model.model_validate(plain(node))
-            except ValidationError as exc:
-                for ln, msg in validation_errors(exc, node, line, section[:-1]):
-                    error(ln, msg)
-                continue
-            if section == "entities":
-                if rule.id in matcher.entities:
-                    result.entities.append(rule.id)
-                    continue
-                forms = list(rule.names.values()) + [a for al in rule.aliases.values() for a in al]
-                phrase_entities[rule.id] = [normalize_key(f) for f in forms if normalize_key(f)]
-                continue
-            if rule.id in matcher.watchlists:
-                result.watchlists.append(rule.id)
-                continue
-            for fld in ("any", "all"):
-                for j, ref in enumerate(getattr(rule, fld)):
-                    if ref in matcher.entities:
-                        result.entities.append(ref)
-                    elif ref in phrase_entities:
-                        result.phrases.extend(phrase_entities[ref])
-                    else:
-                        error(item_line(node.get(fld), j, line),
-                              f"watchlist {rule.id!r}: {fld}: unknown entity id {ref!r}")
-    for phrases in phrase_entities.values():
-        result.phrases.extend(p for p in phrases if p not in result.phrases)
-    result.watchlists = list(dict.fromkeys(result.watchlists))
-    result.entities = list(dict.fromkeys(result.entities))
-    result.phrases = list(dict.fromkeys(result.phrases))
-    return result
+def subscriptions_of(rules: Rules, known: KnownIds) -> Imported:
+    """What a loaded import document makes the chat follow.
+
+    A watchlist with a catalogue id: that watchlist. Any other watchlist: each entity its ``any`` and ``all``
+    name. An entity with a catalogue id: that entity; any other entity of the document: its words (names and
+    aliases, normalized), whether a watchlist names it or not, those named first."""
+    own_lists = [wl for wl in rules.watchlists.values() if wl.id not in known.watchlists]
+    named = [ident for wl in own_lists for ident in (*wl.any, *wl.all)]
+    return Imported(watchlists=[ident for ident in rules.watchlists if ident in known.watchlists],
+                    entities=_entities_followed(rules, known, named),
+                    phrases=_phrases_followed(rules, known, named))
+
+
+def _entities_followed(rules: Rules, known: KnownIds, named: list[str]) -> list[str]:
+    defined = [ident for ident in rules.entities if ident in known.entities]
+    return _unique(defined + [ident for ident in named if ident in known.entities])
+
+
+def _phrases_followed(rules: Rules, known: KnownIds, named: list[str]) -> list[str]:
+    words = {ident: _words(entity) for ident, entity in rules.entities.items() if ident not in known.entities}
+    first = [phrase for ident in named for phrase in words.get(ident, ())]
+    return _unique(first + [phrase for phrases in words.values() for phrase in phrases])
+
+
+def _words(entity: Entity) -> list[str]:
+    """An entity of an import file as phrases: its names then its aliases, normalized, the empty ones left out."""
+    forms = [*entity.names.values(), *(alias for aliases in entity.aliases.values() for alias in aliases)]
+    return [key for key in map(normalize_key, forms) if key]
+
+
+def _unique(ids: list[str]) -> list[str]:
+    return list(dict.fromkeys(ids))
