@@ -197,7 +197,7 @@ def _refuse_empty(parsed: Any, bozo: Exception | None) -> None:
 
 def _ttl_minutes(feed_meta: Any) -> int | None:
     ttl = str(feed_meta.get("ttl") or "").strip()
-    return int(ttl) if ttl.isdigit() else None
+    return int(ttl) if ttl.isascii() and ttl.isdigit() and len(ttl) <= 9 else None  # not "²", not "٥"
 
 
 def _items(entries: list[Any], feed_language: str | None, feed_name: str) -> tuple[list[Item], int]:

@@ -60,3 +60,12 @@ def test_language_detected_per_item_without_feed_language():
            "<item><title>مجلس الأمن يناقش سوريا</title><guid>1</guid></item>"
            "<item><title>Security Council on Syria</title><guid>2</guid></item></channel></rss>").encode()
     assert [i.language for i in parse_feed(raw).items] == ["ar", "en"]
+
+
+def test_a_ttl_that_is_not_a_plain_number_is_ignored():
+    from bot.feeds.parse import parse_feed
+
+    for ttl in ("²", "٥", "1e3", "99999999999999999999", "-5", "90"):
+        feed = (f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><ttl>{ttl}</ttl>'
+                '<item><title>x</title><guid>g</guid></item></channel></rss>').encode()
+        assert parse_feed(feed).ttl_minutes == (90 if ttl == "90" else None)
