@@ -183,6 +183,7 @@ DEFAULT_ANERCORP = "../shared/corpora/anercorp/ANERCorp_CamelLab_test.txt"
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from bot.evaluate import (
+        STORY_SETS,
         EvalSetError,
         evaluate,
         evaluate_anercorp,
@@ -213,11 +214,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
             aner = evaluate_anercorp(matcher, aner_path)
         else:
             print(f"rasad eval: ANERcorp file not found: {aner_path} (skipped)", file=sys.stderr)
-    stories = evaluate_stories(matcher, Path(args.stories)) if args.stories else None
+    story_sets = [Path(p) for p in (args.stories or STORY_SETS)] if args.stories is not None else None
+    try:
+        stories = evaluate_stories(matcher, story_sets, args.split) if story_sets is not None else None
+    except (EvalSetError, OSError) as exc:
+        _print_errors(getattr(exc, "messages", [f"{args.stories}: {exc}"]), sys.stderr)
+        return 1
     if args.json:
         data = json.loads(report_json(report, aner))
         if stories is not None:
-            data["stories"] = {**stories.score.as_dict(), "pairs": stories.pairs, "mistakes": stories.mistakes}
+            data["stories"] = {**stories.score.as_dict(), "pairs": stories.pairs, "mistakes": stories.mistakes,
+                               "by_split": {k: v.as_dict() for k, v in stories.by_split.items()},
+                               "by_kind": {k: v.as_dict() for k, v in stories.by_kind.items()}}
         print(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         print(format_report(report, f"evaluation set {args.set}, split {args.split}"))
@@ -265,8 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--config", help=f"config file (default: ./{DEFAULT_CONFIG} when present)")
     ev.add_argument("--anercorp", nargs="?", const=DEFAULT_ANERCORP, default=None,
                     help=f"also measure recall on ANERcorp gold mentions (default path: {DEFAULT_ANERCORP})")
-    ev.add_argument("--stories", nargs="?", const="eval/story_pairs.yaml", default=None,
-                    help="also measure story grouping on labelled pairs (default: eval/story_pairs.yaml)")
+    ev.add_argument("--stories", nargs="*", default=None, metavar="PAIRS",
+                    help="also measure story grouping on labelled pairs of the same --split, per kind (default "
+                         "files: eval/story_pairs.yaml and eval/story_pairs_blind.yaml)")
     ev.add_argument("--json", action="store_true", help="print the figures as JSON")
     ev.set_defaults(func=cmd_eval)
     return parser

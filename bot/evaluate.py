@@ -6,6 +6,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -25,6 +26,7 @@ class EvalItem(BaseModel):
     text: str = Field(min_length=1)
     entities: list[str] = Field(default_factory=list)
     hard_negative: bool = False
+    kind: str | None = Field(default=None, alias="class", pattern=r"^(trap|true-context|form)$")
     note: str | None = None
 
 
@@ -264,51 +266,62 @@ def report_json(report: EvalReport, aner: AnerReport | None) -> str:
 
 # ---------------------------------------------------------------- story grouping
 
+STORY_SETS = ("eval/story_pairs.yaml", "eval/story_pairs_blind.yaml")  # what `rasad eval --stories` reads
+
+
 @dataclass
 class StoryReport:
-    score: Score = field(default_factory=Score)  # all pairs
+    score: Score = field(default_factory=Score)  # all pairs read
     by_split: dict[str, Score] = field(default_factory=dict)  # "dev" (tuned on), "test" (held out)
+    by_kind: dict[str, Score] = field(default_factory=dict)  # "<split> <kind>" (the blind file's `kind`)
     mistakes: list[str] = field(default_factory=list)
     pairs: int = 0
 
 
-def evaluate_stories(matcher: Matcher, path: Path) -> StoryReport:
-    """Precision and recall of 'same story' on labelled pairs (eval/story_pairs.yaml)."""
+def evaluate_stories(matcher: Matcher, paths: Path | list[Path], split: str = "all") -> StoryReport:
+    """Precision and recall of 'same story' on labelled pairs, read from every file given (by default
+    eval/story_pairs.yaml and eval/story_pairs_blind.yaml). A pair without `split` counts as `dev` (tuned on),
+    one without `kind` as `other`; ``split`` keeps only one split (`dev`, `test`) or every pair (`all`)."""
     from datetime import datetime, timedelta
 
     from bot.stories import StoryCandidate, canonical_url, fingerprint, same_story
 
-    doc, problem = read_yaml_file(path)
-    if problem is not None:
-        raise EvalSetError([f"{display_path(path)}:{problem[0]}: {problem[1]}"])
     base = datetime(2026, 1, 1)
     report = StoryReport()
 
-    def candidate(n: int, side: dict) -> StoryCandidate:
+    def candidate(n: int, side: dict[str, Any]) -> StoryCandidate:
         title, summary = side.get("title", ""), side.get("summary", "")
         entities = frozenset(matcher.match_text(f"{title}\n{summary}").entity_ids)
         return StoryCandidate(n, n, canonical_url(side.get("link", "")), fingerprint(title, summary),
                               side.get("lang"), entities, base + timedelta(hours=float(side.get("hours", 0))))
 
-    for i, pair in enumerate(doc.get("pairs") or []):
-        a, b = candidate(2 * i + 1, pair["a"]), candidate(2 * i + 2, pair["b"])
-        predicted, gold = same_story(b, a), bool(pair["same"])
-        report.pairs += 1
-        split = pair.get("split", "dev")
-        for score in (report.score, report.by_split.setdefault(split, Score())):
-            score.add({"same"} if gold else set(), {"same"} if predicted else set())
-        if predicted != gold:
-            kind = "missed" if gold else "wrongly grouped"
-            report.mistakes.append(f"pair {i + 1} [{split}] ({kind}): {pair['a'].get('title', '')[:60]} / "
-                                   f"{pair['b'].get('title', '')[:60]}")
+    for path in [paths] if isinstance(paths, Path) else paths:
+        doc, problem = read_yaml_file(path)
+        if problem is not None:
+            raise EvalSetError([f"{display_path(path)}:{problem[0]}: {problem[1]}"])
+        for i, pair in enumerate(doc.get("pairs") or []):
+            pair_split, kind = pair.get("split", "dev"), pair.get("kind", "other")
+            if split != "all" and pair_split != split:
+                continue
+            a, b = candidate(2 * i + 1, pair["a"]), candidate(2 * i + 2, pair["b"])
+            predicted, gold = same_story(b, a), bool(pair["same"])
+            report.pairs += 1
+            for score in (report.score, report.by_split.setdefault(pair_split, Score()),
+                          report.by_kind.setdefault(f"{pair_split} {kind}", Score())):
+                score.add({"same"} if gold else set(), {"same"} if predicted else set())
+            if predicted != gold:
+                what = "missed" if gold else "wrongly grouped"
+                report.mistakes.append(f"{path.name} pair {i + 1} [{pair_split} {kind}] ({what}): "
+                                       f"{pair['a'].get('title', '')[:60]} / {pair['b'].get('title', '')[:60]}")
     return report
 
 
 def format_stories(report: StoryReport) -> str:
     s = report.score
     lines = [f"story grouping: {report.pairs} labelled pairs"]
-    for label, sc in [("all", s), *sorted(report.by_split.items())]:
-        lines.append(f"  {label:4}  precision {sc.precision:.3f}  recall {sc.recall:.3f}  F1 {sc.f1:.3f}  "
+    for label, sc in [("all", s), *sorted(report.by_split.items()), *sorted(report.by_kind.items())]:
+        # a kind with only different-story pairs has no recall; its false groupings are its fp
+        lines.append(f"  {label:40}  precision {sc.precision:.3f}  recall {sc.recall:.3f}  "
                      f"(tp {sc.tp}, fp {sc.fp}, fn {sc.fn})")
     lines += [f"  {m}" for m in report.mistakes] or ["  no mistakes"]
     return "\n".join(lines)

@@ -12,9 +12,11 @@ from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse
 from bot.text.normalize import normalize_key
 
 WINDOW = timedelta(hours=48)  # same canonical URL
-TEXT_WINDOW = timedelta(hours=24)  # near-duplicate text: rewrites and re-publications come within a day
+TEXT_WINDOW = timedelta(hours=12)  # near-duplicate text: rewrites and re-publications come within hours; the
+# same kind of event (a strike, a monthly meeting) is reported again with the same words a day later
 CROSS_LANGUAGE_WINDOW = timedelta(hours=12)
 TEXT_THRESHOLD = 0.5
+TEXT_ALONE = 0.9  # text this close is the same story whatever entities each side names
 TITLE_THRESHOLD = 0.75
 TITLE_AND_TEXT = (0.6, 0.4)  # a close title with a close text
 ENTITY_THRESHOLD = 0.8
@@ -85,6 +87,20 @@ class StoryCandidate:
         return frozenset(self.fingerprint.split(" | ", 1)[-1].split())
 
 
+def _elsewhere(a: StoryCandidate, b: StoryCandidate) -> bool:
+    """Each item names a catalogue entity the other does not, and they share at most half of them: the same
+    words about another place or party ("Guterres calls for de-escalation in south Lebanon" / "... in Sweida")."""
+    only_a = {e for e in a.entities - b.entities if not _related(e, b.entities)}
+    only_b = {e for e in b.entities - a.entities if not _related(e, a.entities)}
+    return bool(only_a and only_b) and _jaccard(a.entities, b.entities) <= 0.5
+
+
+def _related(entity: str, others: frozenset[str]) -> bool:
+    """``eu-syria-sanctions`` and ``eu``: one id is a part of the other, so they do not name different parties."""
+    parts = entity.split("-")
+    return any(o in parts or entity in o.split("-") for o in others)
+
+
 def same_story(a: StoryCandidate, b: StoryCandidate) -> bool:
     if abs(a.when - b.when) > WINDOW:
         return False
@@ -95,6 +111,8 @@ def same_story(a: StoryCandidate, b: StoryCandidate) -> bool:
     if a.language == b.language or not a.language or not b.language:
         title = _jaccard(a.title_words, b.title_words) if len(a.title_words) >= 4 else 0.0
         text = _jaccard(a.text_words, b.text_words)
+        if _elsewhere(a, b) and text < TEXT_ALONE:
+            return False
         return (title >= TITLE_THRESHOLD or text >= TEXT_THRESHOLD
                 or (title >= TITLE_AND_TEXT[0] and text >= TITLE_AND_TEXT[1]))
     # two languages: several shared catalogue entities and the same numbers, close in time

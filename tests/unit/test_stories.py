@@ -52,10 +52,28 @@ def test_languages_join_on_several_shared_entities_and_numbers():
 
 
 def test_labelled_pairs_are_measured():
-    report = evaluate_stories(Matcher(load_rules(RULES)), RULES.parent / "eval" / "story_pairs.yaml")
-    assert report.pairs >= 40
-    assert report.by_split["dev"].f1 == 1.0  # the pairs the thresholds were set on
-    assert report.by_split["test"].recall >= 0.85 and report.by_split["test"].precision >= 0.85
+    """Both files, per split and per kind. The figures pinned are those reported for issue 15: grouping never
+    put two different stories together (precision 1.0 on dev and on the held-out split); recall is low on
+    rewrites, follow-ups and cross-language pairs that share few words or entities (see the README)."""
+    eval_dir = RULES.parent / "eval"
+    paths = [eval_dir / "story_pairs.yaml", eval_dir / "story_pairs_blind.yaml"]
+    report = evaluate_stories(Matcher(load_rules(RULES)), paths)
+    assert report.pairs == 42 + 170
+    assert report.by_split["dev"].precision == 1.0 and report.by_split["test"].precision == 1.0
+    assert report.by_split["dev"].recall >= 0.36 and report.by_split["test"].recall >= 0.2
+    assert report.by_kind["dev republish"].recall == 1.0 and report.by_kind["test republish"].recall == 1.0
+    held_out = evaluate_stories(Matcher(load_rules(RULES)), paths, "test")
+    assert held_out.pairs == 60 and set(held_out.by_split) == {"test"}
+
+
+def test_the_same_words_about_another_place_are_another_story():
+    lebanon = cand(1, "غوتيريش يدعو إلى وقف التصعيد في جنوب لبنان", lang="ar",
+                   entities=("antonio-guterres", "lebanon", "un-secretariat"))
+    sweida = cand(2, "غوتيريش يدعو إلى وقف التصعيد في السويداء", lang="ar", hours=5,
+                  entities=("antonio-guterres", "suwayda", "un-secretariat"))
+    again = cand(3, "غوتيريش يدعو إلى وقف التصعيد في جنوب لبنان", lang="ar", hours=2,
+                 entities=("antonio-guterres", "lebanon", "un-secretariat"))
+    assert not same_story(sweida, lebanon) and same_story(again, lebanon)
 
 
 def test_story_index_finds_what_the_pairwise_rule_finds():
