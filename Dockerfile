@@ -14,6 +14,7 @@ COPY bot/ bot/
 RUN pip install -c constraints.txt .
 
 COPY rules/ rules/
+COPY sources/ sources/
 COPY examples/ examples/
 COPY config.yaml ./
 RUN mkdir -p /data && chown 10001:10001 /data

@@ -15,6 +15,7 @@ from bot.delivery.notices import send_notices
 from bot.delivery.outbox import Dispatcher
 from bot.feeds.fetch import make_client
 from bot.feeds.poll import Poller, PollSummary
+from bot.feeds.sources import FeedSources
 from bot.http.health import Health
 from bot.http.metrics import Metrics
 from bot.http.server import HttpServer
@@ -40,7 +41,10 @@ class Application:
         self.rules = RulesHolder(settings.rules_dir)  # a broken or empty rule set raises ConfigError here
         self.store = Store(settings.database)
         self.health = Health(self.store, self.metrics, role)
-        self.commands = Commands(self.store, self.rules.current, allow_private_feeds=settings.poll.allow_private)
+        self.client = make_client(settings.poll)
+        self.sources = FeedSources(settings.directory_path, settings.rsshub, settings.poll, self.client)
+        self.commands = Commands(self.store, self.rules.current, allow_private_feeds=settings.poll.allow_private,
+                                 sources=self.sources)
         self.http = HttpServer(settings.http.host, settings.http.port, self.health.report) \
             if self._needs_http() else None
         if adapters is None:
@@ -49,7 +53,6 @@ class Application:
         self.dispatcher = Dispatcher(self.store, self.adapters, settings.delivery.max_attempts,
                                      unknown_outcome_delay=settings.delivery.unknown_outcome_delay,
                                      lease=settings.delivery.lease, metrics=self.metrics)
-        self.client = make_client(settings.poll)
         self.poller = Poller(self.store, settings.poll, self.client, self.rules, self.health, self.metrics,
                              self.notify_admins)
         self.jobs = Jobs(self.health)
@@ -68,8 +71,8 @@ class Application:
             log.warning("%s", warning)
         log.info("database: %s", self.store.describe())
         await self.store.migrate()
-        await self.store.feeds.sync_config([(self.settings.feed_location(f.url), f.name, f.language, f.interval)
-                                            for f in self.settings.feeds])
+        await self.store.feeds.sync_config([(f.url, f.name, f.language, f.interval)
+                                            for f in self.settings.resolved_feeds()])
         if not self.store.shared:  # one process owns a SQLite store; workers on PostgreSQL rely on leases
             delay = self.settings.delivery.unknown_outcome_delay
             if requeued := await self.store.deliveries.requeue_interrupted(delay):

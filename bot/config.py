@@ -4,13 +4,31 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bot.errors import ConfigError
-from bot.yamlfile import CONFIG_LIMITS, YMap, display_path, key_line, plain, read_yaml_file, validation_errors
+from bot.yamlfile import (
+    CONFIG_LIMITS,
+    YMap,
+    display_path,
+    item_line,
+    key_line,
+    plain,
+    read_yaml_file,
+    validation_errors,
+)
 
 DEFAULT_DATABASE = "sqlite+aiosqlite:///rasad.db"
 
@@ -20,10 +38,35 @@ class _Strict(BaseModel):
 
 
 class FeedConfig(_Strict):
-    name: str = Field(min_length=1)
-    url: str = Field(min_length=1)  # http(s) URL, file:// URL or a local path
+    """One entry of ``feeds:``: a ``url`` (with its ``name``), or a directory entry (``preset: un-news-ar``), a
+    pack of them (``pack: syria-core``) or an RSSHub route (``route: /aljazeera/middle-east``, needs ``rsshub:``)."""
+
+    name: str | None = Field(default=None, min_length=1)
+    url: str | None = Field(default=None, min_length=1)  # http(s) URL, file:// URL or a local path
+    preset: str | None = Field(default=None, min_length=1)
+    pack: str | None = Field(default=None, min_length=1)
+    route: str | None = Field(default=None, min_length=1)
     language: Literal["ar", "en"] | None = None
     interval: int | None = Field(default=None, ge=10, le=7 * 86400)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> FeedConfig:
+        given = [k for k in ("url", "preset", "pack", "route") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError("a feed needs exactly one of url, preset, pack or route")
+        if self.url and not self.name:
+            raise ValueError("a feed given by url needs a name")
+        return self
+
+
+@dataclass(frozen=True)
+class ResolvedFeed:
+    """A configured feed once presets, packs and routes are expanded: what the poller stores."""
+
+    url: str
+    name: str
+    language: str | None
+    interval: int | None
 
 
 class ConsoleConfig(_Strict):
@@ -47,6 +90,9 @@ class PollConfig(_Strict):
     allow_private: bool = False  # feeds added from chat may reach private or loopback addresses
     rules_check: float = Field(default=5, gt=0, le=3600)  # seconds between checks of the rules files
     user_agent: str = "Rasad/0.1 (+https://github.com/rasad; diplomatic news monitor)"
+    adaptive: bool = True  # learn each feed's interval from its publishing times (within min/max_interval)
+    push_interval: int = Field(default=3600, ge=60)  # the safety-net poll of a feed pushed by a WebSub hub
+    websub_lease: int = Field(default=86400, ge=300)  # lease asked of hubs (seconds); renewed before expiry
 
 
 class TelegramConfig(_Strict):
@@ -67,6 +113,9 @@ class HttpConfig(_Strict):
     host: str = "0.0.0.0"  # noqa: S104 - a service in a container listens on all interfaces
     port: int = Field(default=8080, ge=0, le=65535)  # 0: any free port
     enabled: bool = False  # on by itself in webhook mode
+    # the address the world reaches this server at (https://your.host): WebSub hubs push to
+    # <public_url>/websub/<feed id>; without it, feeds are only polled
+    public_url: str | None = None
 
 
 class DeliveryConfig(_Strict):
@@ -80,6 +129,8 @@ class DeliveryConfig(_Strict):
 class Settings(_Strict):
     database: str = DEFAULT_DATABASE
     rules: str = "rules/"
+    sources: str | None = None  # the source directory; default: the shipped sources/directory.yaml
+    rsshub: str | None = None  # an RSSHub instance (https://rsshub.example.org) for `route:` feeds
     feeds: list[FeedConfig] = Field(default_factory=list)
     console: ConsoleConfig = Field(default_factory=ConsoleConfig)
     poll: PollConfig = Field(default_factory=PollConfig)
@@ -107,6 +158,8 @@ class Settings(_Strict):
     def _unique_urls(cls, feeds: list[FeedConfig]) -> list[FeedConfig]:
         seen = set()
         for feed in feeds:
+            if feed.url is None:
+                continue
             if feed.url in seen:
                 raise ValueError(f"feed url listed twice: {feed.url}")
             seen.add(feed.url)
@@ -119,6 +172,55 @@ class Settings(_Strict):
     def resolve_path(self, value: str) -> Path:
         path = Path(value).expanduser()
         return path if path.is_absolute() else self.base_dir / path
+
+    @property
+    def directory_path(self) -> Path | None:
+        """``sources:``, else ``sources/directory.yaml`` beside the config file, else the shipped one (None)."""
+        if self.sources:
+            return self.resolve_path(self.sources)
+        beside = self.base_dir / "sources" / "directory.yaml"
+        return beside if beside.is_file() else None
+
+    def resolved_feeds(self) -> list[ResolvedFeed]:
+        """Every configured feed with presets, packs and routes expanded (a URL listed twice is kept once);
+        raises ConfigError naming the entry when a preset, pack or route cannot be resolved."""
+        from bot.feeds.directory import load_directory, rsshub_url
+
+        needs_directory = any(f.preset or f.pack for f in self.feeds)
+        directory = load_directory(self.directory_path) if needs_directory else None
+        out: dict[str, ResolvedFeed] = {}
+        problems = []
+        for i, feed in enumerate(self.feeds):
+            if feed.url:
+                entries = [ResolvedFeed(self.feed_location(feed.url), feed.name or feed.url, feed.language,
+                                        feed.interval)]
+            elif feed.route:
+                if not self.rsshub:
+                    problems.append(f"feeds.{i}: route {feed.route!r} needs `rsshub:` (an RSSHub instance URL)")
+                    continue
+                entries = [ResolvedFeed(rsshub_url(self.rsshub, feed.route), feed.name or f"RSSHub {feed.route}",
+                                        feed.language, feed.interval)]
+            else:
+                assert directory is not None
+                sources = ([directory.find(feed.preset)] if feed.preset else directory.pack(feed.pack or ""))
+                if not sources or sources[0] is None:
+                    what = f"preset {feed.preset!r}" if feed.preset else f"pack {feed.pack!r}"
+                    problems.append(f"feeds.{i}: unknown {what} (see `rasad feeds directory`)")
+                    continue
+                entries = []
+                for source in sources:
+                    assert source is not None
+                    location = source.location(self.rsshub)
+                    if location is None:
+                        problems.append(f"feeds.{i}: {source.id} is an RSSHub route and needs `rsshub:`")
+                        continue
+                    entries.append(ResolvedFeed(location, feed.name if feed.preset and feed.name else source.name,
+                                                feed.language or source.feed_language, feed.interval))
+            for entry in entries:
+                out.setdefault(entry.url, entry)
+        if problems:
+            raise ConfigError(problems)
+        return list(out.values())
 
     def feed_location(self, url: str) -> str:
         """A feed's URL, with a relative local path made absolute against the config file's folder."""
@@ -145,7 +247,7 @@ def _interval_warnings(settings: Settings, doc: YMap | None, file: str) -> list[
     for i, feed in enumerate(settings.feeds):
         if feed.interval is not None:
             node = feed_nodes[i] if isinstance(feed_nodes, list) and i < len(feed_nodes) else None
-            check(f"feeds.{i}.interval (feed {feed.name!r})", feed.interval,
+            check(f"feeds.{i}.interval (feed {feed.name or feed.preset or feed.pack or feed.route!r})", feed.interval,
                   key_line(node, "interval", key_line(doc, "feeds", 1)))
     return out
 
@@ -171,7 +273,23 @@ def _read_settings(path: Path) -> Settings:
     except ValidationError as exc:
         raise ConfigError([f"{file}:{line}: {msg}" for line, msg in validation_errors(exc, doc, 1)]) from None
     settings._warnings = _interval_warnings(settings, doc, file)
+    _check_feed_sources(settings, doc, file)
     return settings
+
+
+def _check_feed_sources(settings: Settings, doc: YMap | None, file: str) -> None:
+    """Presets, packs and routes that name nothing are errors with the line of their entry."""
+    try:
+        settings.resolved_feeds()
+    except ConfigError as exc:
+        feed_nodes = doc.get("feeds") if isinstance(doc, YMap) else None
+        out = []
+        for message in exc.messages:
+            index = message.split(":", 1)[0].removeprefix("feeds.")
+            line = (item_line(feed_nodes, int(index), key_line(doc, "feeds", 1)) if index.isdigit()
+                    else key_line(doc, "feeds", 1))
+            out.append(message if message.startswith(file) else f"{file}:{line}: {message}")
+        raise ConfigError(out) from None
 
 
 def _read_document(path: Path, file: str) -> YMap | None:

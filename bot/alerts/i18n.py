@@ -15,7 +15,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         # chat commands
         "start.greeting": "Hello! I am Rasad (رصد), a monitor of diplomatic news.",
         "start.explain": "I watch news feeds for the envoys, resolutions, sanctions and processes you follow, "
-                         "and send you an alert within a minute of publication.\n"
+                         "and send you an alert {speed}.\n"
                          "Follow something with /watch Caesar Act or /watch syria-process; see the lists with "
                          "/watchlists.\nChoose your language below, or any time with /lang ar|en.",
         "start.choose_language": "Language:",
@@ -53,8 +53,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "args.export": "",
         "args.import": "[merge]",
         "args.status": "",
-        "args.feeds": "",
-        "args.addfeed": "<url> [name]",
+        "args.feeds": "[directory [topic|lang]]",
+        "args.addfeed": "<url> [name] | <directory id> | pack <name>",
         "args.delfeed": "<id>",
         "cmd.addfeed": "Add a feed (administrators)",
         "cmd.delfeed": "Remove a feed (administrators)",
@@ -134,6 +134,30 @@ MESSAGES: dict[str, dict[str, str]] = {
         "delfeed.usage": "Use /delfeed <id> (see /feeds).",
         "delfeed.done": "Feed #{id} removed.",
         "delfeed.unknown": "No active feed #{id}.",
+        "start.speed_poll": "when a feed I check publishes, at the latest by its next check (every {low} to {high} "
+                            "minutes, busier feeds more often)",
+        "start.speed_push": "within seconds from the {push} feeds that push their news to me (WebSub), and from the "
+                            "others by their next check (every {low} to {high} minutes, busier feeds more often)",
+        "addfeed.unknown_preset": "{name} is neither a URL nor an entry of the source directory (see /feeds directory).",
+        "addfeed.unknown_pack": "No pack named {name}. Packs: {packs}.",
+        "addfeed.no_rsshub": "RSSHub routes need an RSSHub instance: set rsshub: in config.yaml.",
+        "addfeed.no_feed": "I found no feed on that page.",
+        "addfeed.discovered": "That page is not a feed, but it declares {count}. Choose one:",
+        "addfeed.pack_title": "Pack {name}:",
+        "addfeed.pack_added": "#{id} added: {name}",
+        "addfeed.pack_exists": "#{id} already polled: {name}",
+        "addfeed.check_note": "Directory entries are candidates: check them from where the bot runs (rasad feeds check).",
+        "directory.title": "Source directory ({count} entries):",
+        "directory.pack": "pack {id} ({count} feeds): {description}",
+        "directory.line": "{id} [{lang}, {kind}]{rsshub}",
+        "directory.more": "… and {count} more: narrow with /feeds directory <topic|language|kind>.",
+        "directory.none": "Nothing in the directory for {term}. Topics: {topics}",
+        "opml.title": "OPML import:",
+        "opml.added": "line {line}: added #{id} {name}",
+        "opml.exists": "line {line}: already polled (#{id}) {name}",
+        "opml.refused": "line {line}: refused ({reason}) {url}",
+        "opml.summary": "{added} added, {existing} already there, {refused} refused.",
+        "opml.unreadable": "That file is not OPML I can read: {reason}",
         "admin.feed_broken": "⚠️ Feed «{name}» is broken after {failures} failures in a row ({error}). I will "
                              "keep trying it slowly and tell you when it recovers.\n{url}",
         "admin.feed_recovered": "✅ Feed «{name}» works again.\n{url}",
@@ -172,7 +196,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "list.separator": "، ",
         "start.greeting": "مرحبا! أنا رصد، أتابع الأخبار الدبلوماسية.",
         "start.explain": "أراقب مصادر الأخبار بحثا عن المبعوثين والقرارات والعقوبات والمسارات التي تتابعها، "
-                         "وأرسل إليك تنبيها خلال دقيقة من النشر.\n"
+                         "وأرسل إليك تنبيها {speed}.\n"
                          "تابع ما تريد بالأمر /watch قانون قيصر أو /watch syria-process، واطلع على القوائم بالأمر "
                          "/watchlists.\nاختر لغتك أدناه، أو في أي وقت بالأمر /lang ar|en.",
         "start.choose_language": "اللغة:",
@@ -210,8 +234,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "args.export": "",
         "args.import": "[merge]",
         "args.status": "",
-        "args.feeds": "",
-        "args.addfeed": "<الرابط> [الاسم]",
+        "args.feeds": "[directory [topic|lang]]",
+        "args.addfeed": "<الرابط> [الاسم] | <مدخل الدليل> | pack <الحزمة>",
         "args.delfeed": "<الرقم>",
         "cmd.addfeed": "إضافة مصدر (للمشرفين)",
         "cmd.delfeed": "حذف مصدر (للمشرفين)",
@@ -290,6 +314,30 @@ MESSAGES: dict[str, dict[str, str]] = {
         "delfeed.usage": "استخدم /delfeed <الرقم> (انظر /feeds).",
         "delfeed.done": "أزيل المصدر #{id}.",
         "delfeed.unknown": "لا يوجد مصدر نشط برقم #{id}.",
+        "start.speed_poll": "عندما ينشر مصدر أتابعه، في موعد أقصاه فحصه التالي (كل {low} إلى {high} دقيقة، "
+                            "والمصادر الأنشط أكثر تواترا)",
+        "start.speed_push": "خلال ثوان من المصادر التي تدفع أخبارها إلي ({push} مصادر، WebSub)، ومن غيرها في "
+                            "موعد أقصاه فحصها التالي (كل {low} إلى {high} دقيقة، والأنشط أكثر تواترا)",
+        "addfeed.unknown_preset": "{name} ليس رابطا ولا مدخلا في دليل المصادر (انظر /feeds directory).",
+        "addfeed.unknown_pack": "لا توجد حزمة باسم {name}. الحزم: {packs}.",
+        "addfeed.no_rsshub": "مسارات RSSHub تحتاج إلى خادم RSSHub: اضبط rsshub: في config.yaml.",
+        "addfeed.no_feed": "لم أجد مصدرا في تلك الصفحة.",
+        "addfeed.discovered": "تلك الصفحة ليست مصدرا، لكنها تعلن عن {count}. اختر واحدا:",
+        "addfeed.pack_title": "الحزمة {name}:",
+        "addfeed.pack_added": "أضيف #{id}: {name}",
+        "addfeed.pack_exists": "#{id} متابع بالفعل: {name}",
+        "addfeed.check_note": "مدخلات الدليل مرشحة فقط: افحصها من حيث يعمل البوت (rasad feeds check).",
+        "directory.title": "دليل المصادر ({count} مدخلا):",
+        "directory.pack": "الحزمة {id} ({count} مصادر): {description}",
+        "directory.line": "{id} [{lang}، {kind}]{rsshub}",
+        "directory.more": "… و{count} غيرها: ضيّق البحث بالأمر /feeds directory <موضوع|لغة|نوع>.",
+        "directory.none": "لا شيء في الدليل لـ {term}. المواضيع: {topics}",
+        "opml.title": "استيراد OPML:",
+        "opml.added": "السطر {line}: أضيف #{id} {name}",
+        "opml.exists": "السطر {line}: متابع بالفعل (#{id}) {name}",
+        "opml.refused": "السطر {line}: رفض ({reason}) {url}",
+        "opml.summary": "أضيف {added}، وكان موجودا {existing}، ورفض {refused}.",
+        "opml.unreadable": "هذا الملف ليس OPML يمكنني قراءته: {reason}",
         "admin.feed_broken": "⚠️ المصدر «{name}» معطل بعد {failures} محاولات فاشلة متتالية ({error}). سأواصل "
                              "المحاولة على مهل وأبلغك عندما يعود للعمل.\n{url}",
         "admin.feed_recovered": "✅ عاد المصدر «{name}» إلى العمل.\n{url}",

@@ -17,6 +17,7 @@ from bot.commands.transfer import MAX_IMPORT_BYTES, export_subscriptions, import
 from bot.delivery.digest import next_digest_at, parse_hhmm, valid_zone
 from bot.extract.matcher import Matcher
 from bot.feeds.guard import UnsafeURL, check_public_url
+from bot.feeds.sources import FeedSources
 from bot.model import ChatRow, SubscriptionKind, Target
 from bot.store import Store
 from bot.store.db import utcnow
@@ -75,10 +76,11 @@ class Commands:
     """What each command does. ``rules`` returns the current (Matcher, Resolver) so a reload is picked up."""
 
     def __init__(self, store: Store, rules: Callable[[], tuple[Matcher, Resolver]],
-                 allow_private_feeds: bool = False):
+                 allow_private_feeds: bool = False, sources: FeedSources | None = None):
         self.store = store
         self.rules = rules
         self.allow_private_feeds = allow_private_feeds
+        self.sources = sources or FeedSources()  # the directory, RSSHub, discovery and OPML of feed commands
 
     async def chat_for(self, caller: Caller) -> ChatRow:
         language = "ar" if (caller.user_language or "").lower().startswith("ar") else "en"
@@ -112,6 +114,8 @@ class Commands:
             return await self._follow(chat, Target(kind, data[4:]))
         if data == "w:p":
             return await self._follow_phrase(chat, origin_args)
+        if data.startswith("af:"):
+            return await self.add_discovered(caller, data, origin_args)
         return None
 
     async def _chat_admin(self, caller: Caller) -> bool:
@@ -129,7 +133,8 @@ class Commands:
 
     async def cmd_start(self, caller, chat, args) -> Reply:
         lang = chat.language
-        return Reply(f"{t(lang, 'start.greeting')}\n{t(lang, 'start.explain')}", lang,
+        explain = t(lang, "start.explain", speed=await self.sources.speed(lang))
+        return Reply(f"{t(lang, 'start.greeting')}\n{explain}", lang,
                      buttons=[[Button("العربية", "lang:ar"), Button("English", "lang:en")]])
 
     async def cmd_help(self, caller, chat, args) -> Reply:
@@ -358,6 +363,9 @@ class Commands:
 
     async def cmd_feeds(self, caller, chat, args) -> Reply:
         lang = chat.language
+        words = args.split()
+        if words and words[0].lower() in ("directory", "dir", "الدليل"):
+            return Reply(self.sources.directory_text(lang, words[1] if len(words) > 1 else ""), lang)
         feeds = await self.store.feeds.all()
         if not feeds:
             return Reply(t(lang, "feeds.empty"), lang)
@@ -369,23 +377,71 @@ class Commands:
         return Reply("\n".join(lines), lang)
 
     async def cmd_addfeed(self, caller, chat, args) -> Reply:
+        """``/addfeed <url> [name]``, ``/addfeed <directory id>``, ``/addfeed pack <pack>``,
+        ``/addfeed rsshub:/route``; a web page that is not a feed offers the feeds it declares as buttons."""
         lang = chat.language
         parts = args.split(maxsplit=1)
         if not parts:
             return Reply(t(lang, "addfeed.usage"), lang)
-        url = parts[0]
+        if parts[0].lower() == "pack":
+            return await self._add_pack(lang, parts[1].strip() if len(parts) > 1 else "")
+        resolved = self.sources.resolve(parts[0])
+        if resolved is None and "://" not in parts[0]:
+            return Reply(t(lang, "addfeed.unknown_preset", name=parts[0][:80]), lang)
+        url, default_name = resolved or (parts[0], None)
+        if resolved is not None and not url:
+            return Reply(t(lang, "addfeed.no_rsshub"), lang)
         parsed = urlparse(url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             return Reply(t(lang, "addfeed.bad_url"), lang)
+        name = parts[1].strip() if len(parts) > 1 else (default_name or parsed.netloc)
+        if resolved is None:  # a URL typed in the chat: a web page offers the feeds it declares
+            found = await self.sources.discover(url, self.allow_private_feeds)
+            if found.error:
+                return Reply(t(lang, "addfeed.refused", reason=found.error), lang)
+            if not found.is_feed:
+                if not found.feeds:
+                    return Reply(t(lang, "addfeed.no_feed"), lang)
+                return Reply(t(lang, "addfeed.discovered", count=len(found.feeds)), lang,
+                             buttons=[[Button(f[1][:60] or f[0][:60], f"af:{i}")] for i, f in
+                                      enumerate(found.feeds[:8])])
+        return await self._add_one(lang, url, name)
+
+    async def _add_one(self, lang: str, url: str, name: str) -> Reply:
         if not self.allow_private_feeds:
             try:
                 await check_public_url(url)
             except UnsafeURL as exc:
                 return Reply(t(lang, "addfeed.refused", reason=str(exc)), lang)
-        name = parts[1].strip() if len(parts) > 1 else parsed.netloc
         feed_id, created = await self.store.feeds.add(url, name[:200])
         key = "addfeed.done" if created else "addfeed.exists"
         return Reply(t(lang, key, id=feed_id, name=name), lang)
+
+    async def _add_pack(self, lang: str, ident: str) -> Reply:
+        sources = self.sources.pack(ident)
+        if not sources:
+            return Reply(t(lang, "addfeed.unknown_pack", name=ident[:80], packs=", ".join(self.sources.pack_ids())),
+                         lang)
+        lines = [t(lang, "addfeed.pack_title", name=ident)]
+        for url, name in sources:
+            feed_id, created = await self.store.feeds.add(url, name[:200])
+            lines.append(t(lang, "addfeed.pack_added" if created else "addfeed.pack_exists", id=feed_id, name=name))
+        lines.append(t(lang, "addfeed.check_note"))
+        return Reply("\n".join(lines), lang)
+
+    async def add_discovered(self, caller: Caller, data: str, origin_args: str) -> Reply:
+        """A button under ``/addfeed <page>``: the page is read again and its n-th declared feed added."""
+        chat = await self.chat_for(caller)
+        lang = chat.language
+        if not caller.is_bot_admin:
+            return Reply(t(lang, "admin.only_bot_admins"), lang)
+        index = data.removeprefix("af:")
+        url = origin_args.split(maxsplit=1)[0] if origin_args.strip() else ""
+        found = await self.sources.discover(url, self.allow_private_feeds) if url else None
+        if found is None or not index.isdigit() or int(index) >= len(found.feeds):
+            return Reply(t(lang, "addfeed.no_feed"), lang)
+        feed_url, title = found.feeds[int(index)]
+        return await self._add_one(lang, feed_url, title or urlparse(feed_url).netloc)
 
     async def cmd_delfeed(self, caller, chat, args) -> Reply:
         lang = chat.language
