@@ -278,7 +278,33 @@ def build_parser() -> argparse.ArgumentParser:
                          "files: eval/story_pairs.yaml and eval/story_pairs_blind.yaml)")
     ev.add_argument("--json", action="store_true", help="print the figures as JSON")
     ev.set_defaults(func=cmd_eval)
+
+    feeds = sub.add_parser("feeds", help="the feeds: check them live, their learned schedule, OPML, directory")
+    feeds.add_argument("--config", help=f"config file (default: ./{DEFAULT_CONFIG} when present)")
+    fsub = feeds.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")
+    fcheck = fsub.add_parser("check", help="fetch each feed live: status, format, age, redirects, hub, verdict")
+    fcheck.add_argument("--directory", action="store_true", help="check the source directory, not the config")
+    fcheck.add_argument("--json", action="store_true", help="one JSON object per feed")
+    fcheck.add_argument("--stale-days", type=float, default=14, help="newest item older than this: stale")
+    fsub.add_parser("stats", help="each feed's learned interval, push state and last items")
+    fimport = fsub.add_parser("import", help="add the feeds of an OPML file (a report per line)")
+    fimport.add_argument("file")
+    fexport = fsub.add_parser("export", help="write the active feeds as OPML")
+    fexport.add_argument("file")
+    feeds.set_defaults(func=cmd_feeds)
     return parser
+
+
+def cmd_feeds(args: argparse.Namespace) -> int:
+    """``rasad feeds check|stats|import|export``: the implementations live in bot/feeds/tools.py."""
+    from bot.feeds import tools
+
+    try:
+        settings = _settings(args.config)
+        return asyncio.run(tools.run(settings, args))
+    except ConfigError as exc:
+        _print_errors(exc.messages, sys.stderr)
+        return 1
 
 
 def main(argv: list[str] | None = None) -> int:
