@@ -175,9 +175,59 @@ def cmd_match(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- explain
+
+def _human_explain(item: Item, matcher: Matcher) -> str:
+    lines = [f"{item.key}: {item.title[:100]}"]
+    decided = matcher.explain_text(item.text)
+    for d in decided:
+        mark = "kept   " if d.kept else "dropped"
+        kind = "ambiguous" if d.ambiguous else "plain"
+        source = matcher.entities[d.entity_id].source
+        lines.append(f"  {mark} {d.entity_id} [{d.start}:{d.end}] {d.text!r} ({kind}, {source}): {d.reason}")
+    if not decided:
+        lines.append("  (no candidate mentions)")
+    return "\n".join(lines)
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Every candidate mention of a text or a feed's items, kept or dropped, with the evidence."""
+    if (args.text is None) == (args.feed is None):
+        print("rasad explain: give either TEXT or --feed PATH_OR_URL", file=sys.stderr)
+        return 2
+    try:
+        rules_dir = Path(args.rules) if args.rules else _settings(args.config).rules_dir
+    except ConfigError as exc:
+        _print_errors(exc.messages, sys.stderr)
+        return 1
+    rules = load_rules(rules_dir)
+    if rules.errors:
+        _print_errors(rules.errors, sys.stderr)
+        return 1
+    matcher = Matcher(rules)
+    if args.text is not None:
+        items = [Item(key=item_key(None, None, args.text, ""), title=args.text)]
+    else:
+        try:
+            items = asyncio.run(_feed_items(args.feed))
+        except (FetchError, ParseError) as exc:
+            print(f"rasad explain: {args.feed}: {exc}", file=sys.stderr)
+            return 1
+    for item in items:
+        if args.json:
+            print(json.dumps({"id": item.key, "title": item.title, "candidates": [
+                {"id": d.entity_id, "text": d.text, "start": d.start, "end": d.end, "kept": d.kept,
+                 "ambiguous": d.ambiguous, "reason": d.reason, "defined_at": matcher.entities[d.entity_id].source}
+                for d in matcher.explain_text(item.text)]}, ensure_ascii=False))
+        else:
+            print(_human_explain(item, matcher))
+    return 0
+
+
 # ---------------------------------------------------------------- eval
 
 DEFAULT_EVAL_SET = "eval/items.yaml"
+DEFAULT_EVAL_SETS = ("eval/items.yaml", "eval/items_context.yaml")  # the second: context items (issue 13)
 DEFAULT_ANERCORP = "../shared/corpora/anercorp/ANERCorp_CamelLab_test.txt"
 
 
@@ -200,10 +250,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
         _print_errors(rules.errors, sys.stderr)
         return 1
     matcher = Matcher(rules)
-    try:
-        items = load_eval_set(Path(args.set), set(rules.entities))
-    except (EvalSetError, OSError) as exc:
-        _print_errors(getattr(exc, "messages", [f"{args.set}: {exc}"]), sys.stderr)
+    sets = args.set or list(DEFAULT_EVAL_SETS)
+    items = []
+    for eval_set in sets:
+        try:
+            items += load_eval_set(Path(eval_set), set(rules.entities))
+        except (EvalSetError, OSError) as exc:
+            _print_errors(getattr(exc, "messages", [f"{eval_set}: {exc}"]), sys.stderr)
+            return 1
+    duplicates = sorted({i.id for i in items if sum(j.id == i.id for j in items) > 1})
+    if duplicates:
+        print(f"rasad eval: item ids in more than one set: {', '.join(duplicates)}", file=sys.stderr)
         return 1
     chosen = [i for i in items if args.split == "all" or i.split == args.split]
     report = evaluate(matcher, chosen)
@@ -228,7 +285,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                                "by_kind": {k: v.as_dict() for k, v in stories.by_kind.items()}}
         print(json.dumps(data, ensure_ascii=False, indent=2))
     else:
-        print(format_report(report, f"evaluation set {args.set}, split {args.split}"))
+        print(format_report(report, f"evaluation set {' + '.join(sets)}, split {args.split}"))
         if aner is not None:
             print()
             print(format_anercorp(aner))
@@ -265,8 +322,17 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument("--json", action="store_true", help="one JSON object per item, nothing else on stdout")
     match.set_defaults(func=cmd_match)
 
+    explain = sub.add_parser("explain", help="every candidate mention, kept or dropped, and why")
+    explain.add_argument("text", nargs="?", help="text to explain")
+    explain.add_argument("--feed", help="feed file path or URL: explain each of its items")
+    explain.add_argument("--rules", help="rules directory (default: the config's 'rules', else ./rules)")
+    explain.add_argument("--config", help=f"config file (default: ./{DEFAULT_CONFIG} when present)")
+    explain.add_argument("--json", action="store_true", help="one JSON object per item")
+    explain.set_defaults(func=cmd_explain)
+
     ev = sub.add_parser("eval", help="precision, recall and F1 of matching on the labelled evaluation set")
-    ev.add_argument("--set", default=DEFAULT_EVAL_SET, help=f"evaluation set YAML (default: {DEFAULT_EVAL_SET})")
+    ev.add_argument("--set", action="append", default=None,
+                    help=f"evaluation set YAML, repeatable (default: {' and '.join(DEFAULT_EVAL_SETS)})")
     ev.add_argument("--split", choices=("dev", "test", "all"), default="test",
                     help="dev (tuned on), test (held out, default) or all")
     ev.add_argument("--rules", help="rules directory (default: the config's 'rules', else ./rules)")

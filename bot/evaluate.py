@@ -18,7 +18,7 @@ from bot.yamlfile import display_path, item_line, plain, read_yaml_file, validat
 
 
 class EvalItem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     id: str
     split: str = Field(pattern=r"^(dev|test)$")
@@ -97,6 +97,8 @@ class EvalReport:
     hard_negative_false_alarms: list[str] = field(default_factory=list)
     misses: list[str] = field(default_factory=list)
     false_alarms: list[str] = field(default_factory=list)
+    classes: dict[str, Score] = field(default_factory=dict)  # class (trap, true-context, form) → entity score
+    class_items: dict[str, list[int]] = field(default_factory=dict)  # class → [items fully right, items]
 
 
 def evaluate(matcher: Matcher, items: list[EvalItem]) -> EvalReport:
@@ -120,6 +122,11 @@ def evaluate(matcher: Matcher, items: list[EvalItem]) -> EvalReport:
         for ent in sorted(found - gold):
             texts = ", ".join(repr(m.text) for m in match.mentions if m.entity_id == ent)
             report.false_alarms.append(f"{item.id} [{item.lang}] false alarm {ent} ({texts}): {item.text[:90]}")
+        if item.kind is not None:
+            report.classes.setdefault(item.kind, Score()).add(gold, found)
+            counts = report.class_items.setdefault(item.kind, [0, 0])
+            counts[0] += found == gold
+            counts[1] += 1
         if item.hard_negative:
             report.hard_negatives += 1
             if found - gold:
@@ -135,6 +142,12 @@ def format_report(report: EvalReport, title: str) -> str:
             s = scores[key]
             lines.append(f"{label:12} {key:4} {s.precision:7.3f} {s.recall:7.3f} {s.f1:7.3f} {s.tp:5} {s.fp:5} {s.fn:5}")
     lines.append("")
+    for kind, s in sorted(report.classes.items()):
+        right, total = report.class_items[kind]
+        lines.append(f"class {kind:12} {right}/{total} items right ({right / total:.1%})  entity P {s.precision:.3f}"
+                     f"  R {s.recall:.3f}  F1 {s.f1:.3f}")
+    if report.classes:
+        lines.append("")
     lines.append(f"hard negatives with a false alarm: {len(report.hard_negative_false_alarms)}"
                  + (f" ({', '.join(report.hard_negative_false_alarms)})" if report.hard_negative_false_alarms else ""))
     lines.append(f"misses ({len(report.misses)}):")
@@ -256,6 +269,8 @@ def report_json(report: EvalReport, aner: AnerReport | None) -> str:
         "hard_negative_false_alarms": report.hard_negative_false_alarms,
         "misses": report.misses,
         "false_alarms": report.false_alarms,
+        "classes": {k: {**v.as_dict(), "items_right": report.class_items[k][0], "items": report.class_items[k][1]}
+                    for k, v in report.classes.items()},
     }
     if aner is not None:
         out["anercorp"] = {"gold": aner.gold, "covered": aner.covered, "found": aner.found,

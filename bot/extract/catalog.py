@@ -7,11 +7,12 @@ each candidate hit; it does not grow with the number of aliases.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import ahocorasick
 
+from bot.extract.context import EntityContext
 from bot.model import Entity
 from bot.text.lang import is_arabic_letter
 from bot.text.normalize import normalize, word_spaced
@@ -54,6 +55,10 @@ RESOLUTION_FORMS_WEAK = (
 )
 
 _ALL_CAPS = re.compile(r"^[^a-z]*[A-Z][^a-z]*$")
+# Quotes and brackets that may stand between two words of a form: قانون «قيصر», the "Caesar" Act,
+# القرار رقم (٢٢٥٤). A form of several words is also stored with a double space at each word gap, and such
+# a hit counts only when the gap holds one of these.
+GAP_MARKS = frozenset("«»\"“”„‹›()[]{}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +72,7 @@ class Pattern:
     lil_form: bool  # the form is ل + (alias without its alef): للجنه for اللجنه
     weak: bool = False  # a generic resolution form: kept only when its context does not deny it
     exclude: bool = False  # an exclusion phrase: the entity's mentions inside it do not count
+    ambiguous: bool = False  # a form listed under the entity's ``context: aliases``: decided per mention
 
 
 def is_caps_alias(alias: str) -> bool:
@@ -87,6 +93,11 @@ def entity_forms(entity: Entity, weak: bool = True) -> list[str]:
     return forms
 
 
+def context_forms(context: EntityContext) -> list[str]:
+    """The forms an entity's ``context: aliases`` add (decided per mention)."""
+    return [form for forms in context.aliases.values() for form in forms]
+
+
 def weak_resolution_forms(entity: Entity) -> list[str]:
     if entity.resolution is None:
         return []
@@ -96,8 +107,9 @@ def weak_resolution_forms(entity: Entity) -> list[str]:
 class Catalog:
     """The compiled automaton; build once per rules (re)load, share between tasks."""
 
-    def __init__(self, entities: Iterable[Entity]):
+    def __init__(self, entities: Iterable[Entity], contexts: Mapping[str, EntityContext] | None = None):
         self.entities: dict[str, Entity] = {}
+        self.contexts: dict[str, EntityContext] = dict(contexts or {})
         self.resolutions: dict[int, str] = {}  # resolution number → entity id (for lists: القرارين 2139 و2165)
         self._automaton = ahocorasick.Automaton()
         table: dict[str, dict[tuple[str, str | None, bool], Pattern]] = {}
@@ -111,8 +123,12 @@ class Catalog:
                                    exclude=True)
                     table.setdefault(key, {})[(entity.id, "exclude", pattern.lil_form)] = excl
             weak_forms = set(weak_resolution_forms(entity))
-            for form in entity_forms(entity):
-                for key, pattern in self._patterns(entity.id, form, form in weak_forms, entity.match_case):
+            context = self.contexts.get(entity.id)
+            ambiguous = context.keys if context is not None else frozenset()
+            forms = entity_forms(entity) + (context_forms(context) if context is not None else [])
+            for form in forms:
+                for key, pattern in self._patterns(entity.id, form, form in weak_forms, entity.match_case,
+                                                   ambiguous):
                     slot = table.setdefault(key, {})
                     ident = (pattern.entity_id, pattern.cased, pattern.lil_form)
                     # a form that is both a plain alias and a weak resolution form counts as plain
@@ -124,28 +140,34 @@ class Catalog:
             spaced = word_spaced(key)
             lead = 0 if is_arabic_letter(key[0]) else 1
             padded = (" " if lead else "") + spaced + " "
-            self._automaton.add_word(padded, (len(padded), lead, len(key), tuple(patterns.values())))
+            value = tuple(patterns.values())
+            self._automaton.add_word(padded, (len(padded), lead, len(key), value, -1))
+            for gap in (i for i, c in enumerate(spaced) if c == " " and spaced[i - 1] != " "):
+                # the same form with a quote or bracket at one word gap: قانون «قيصر»
+                variant = (" " if lead else "") + spaced[:gap] + " " + spaced[gap:] + " "
+                self._automaton.add_word(variant, (len(variant), lead, len(key) + 1, value, gap))
         self.size = len(table)
         if table:
             self._automaton.make_automaton()
 
     @staticmethod
-    def _patterns(entity_id: str, form: str, weak: bool = False, match_case: bool = False
-                  ) -> list[tuple[str, Pattern]]:
+    def _patterns(entity_id: str, form: str, weak: bool = False, match_case: bool = False,
+                  ambiguous: frozenset[str] = frozenset()) -> list[tuple[str, Pattern]]:
         norm = normalize(form)
         key = norm.folded
         if not key:
             return []
+        amb = key in ambiguous
         latin = any(c.isascii() and c.isalpha() for c in form)
         cased = norm.cased if is_caps_alias(form) or (match_case and latin) else None
         arabic = is_arabic_letter(key[0])
         al = arabic and key.startswith("ال") and len(key) > 2
-        out = [(key, Pattern(entity_id, cased, arabic, al, False, weak))]
+        out = [(key, Pattern(entity_id, cased, arabic, al, False, weak, ambiguous=amb))]
         if al:
             # ل + ال drops the alef: للاسد for ل + الاسد; before a word that starts with ل one lam
             # goes too: للجنه for ل + اللجنه.
             lil = key[1:] if key[2] == "ل" else "ل" + key[1:]
-            out.append((lil, Pattern(entity_id, None, True, True, True, weak)))
+            out.append((lil, Pattern(entity_id, None, True, True, True, weak, ambiguous=amb)))
         return out
 
     def iter_hits(self, folded: str) -> Iterator[tuple[int, int, tuple[Pattern, ...]]]:
@@ -154,6 +176,8 @@ class Catalog:
         if self.size == 0:
             return
         text = " " + word_spaced(folded) + " "
-        for last, (padded, lead, length, patterns) in self._automaton.iter(text):
+        for last, (padded, lead, length, patterns, gap) in self._automaton.iter(text):
             start = last - padded + 1 + lead - 1  # back to an index in ``folded`` (the text has a leading space)
+            if gap >= 0 and not GAP_MARKS.intersection(folded[start + gap:start + gap + 2]):
+                continue
             yield start, start + length, patterns

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.extract.catalog import Catalog
-from bot.extract.mentions import find_mentions
+from bot.extract.mentions import Decided, explain, find_mentions
 from bot.model import Entity, Item, Match, Watchlist
 from bot.rules.engine import firing_watchlists
 from bot.rules.load import Rules
@@ -15,12 +15,16 @@ class Matcher:
     def __init__(self, rules: Rules):
         self.entities: dict[str, Entity] = dict(rules.entities)
         self.watchlists: dict[str, Watchlist] = dict(rules.watchlists)
-        self.catalog = Catalog(self.entities.values())
+        self.catalog = Catalog(self.entities.values(), rules.contexts)
 
     def match_text(self, text: str) -> Match:
         mentions = tuple(find_mentions(self.catalog, text))
         ids = {m.entity_id for m in mentions}
         return Match(mentions, tuple(firing_watchlists(self.watchlists.values(), ids)))
+
+    def explain_text(self, text: str) -> list[Decided]:
+        """Every candidate mention, kept or dropped, with the evidence (``rasad explain``)."""
+        return explain(self.catalog, text)
 
     def match(self, item: Item) -> Match:
         return self.match_text(item.text)

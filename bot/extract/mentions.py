@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from bot.extract.catalog import Catalog, Pattern
+from bot.extract.context import decide
 from bot.model import Mention
 from bot.text.normalize import Normalized, is_word_char, normalize
 
@@ -120,22 +122,32 @@ def _without_excluded(candidates: list[tuple[int, int, str]],
     return [c for c in candidates if not any(e == c[2] and s <= c[0] and c[1] <= t for s, t, e in excluded)]
 
 
-def _candidates(catalog: Catalog, norm: Normalized) -> list[tuple[int, int, str]]:
-    """Every (start, end, entity id) in the normalized text that may be a mention, overlaps included."""
+Candidate = tuple[int, int, str]
+
+
+def _candidates(catalog: Catalog, norm: Normalized,
+                ambiguous: list[Candidate] | None = None) -> list[Candidate]:
+    """Every (start, end, entity id) in the normalized text that may be a mention, overlaps included. Hits of
+    ambiguous forms (an entity's ``context: aliases``) go to ``ambiguous`` instead, when given (else nowhere)."""
     folded = norm.folded
-    candidates: list[tuple[int, int, str]] = []
-    excluded: list[tuple[int, int, str]] = []
+    candidates: list[Candidate] = []
+    excluded: list[Candidate] = []
     for start, end, patterns in catalog.iter_hits(folded):
         for pattern in patterns:
             if pattern.exclude:
                 if _start_ok(folded, start, pattern):
                     excluded.append((start, end, pattern.entity_id))
             elif _hit_ok(norm, start, end, pattern):
-                candidates.append((start, end, pattern.entity_id))
+                if not pattern.ambiguous:
+                    candidates.append((start, end, pattern.entity_id))
+                elif ambiguous is not None:
+                    ambiguous.append((start, end, pattern.entity_id))
     if "قرار" in folded or "resolutions" in folded or "unscrs" in folded:
         candidates.extend(_resolution_lists(catalog, folded))
     if excluded:
         candidates = _without_excluded(candidates, excluded)
+        if ambiguous:
+            ambiguous[:] = _without_excluded(ambiguous, excluded)
     return candidates
 
 
@@ -154,10 +166,35 @@ def _longest_first(candidates: list[tuple[int, int, str]]) -> list[tuple[int, in
     return kept
 
 
-def find_mentions_normalized(catalog: Catalog, norm: Normalized) -> list[Mention]:
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """One candidate mention and what became of it (for ``rasad explain``)."""
+
+    entity_id: str
+    text: str
+    start: int
+    end: int
+    kept: bool
+    reason: str
+    ambiguous: bool
+
+
+def _decided(catalog: Catalog, norm: Normalized, plain: list[Candidate], ambiguous: list[Candidate]
+             ) -> list[tuple[Candidate, bool, str]]:
+    """Each ambiguous candidate with its decision, from the evidence in the item."""
+    others = {c[2] for c in _longest_first(plain)}
+    out = []
+    for start, end, entity_id in sorted(set(ambiguous)):
+        decision = decide(catalog.contexts[entity_id], norm.folded, start, end, others - {entity_id},
+                          entity_id in others)
+        out.append(((start, end, entity_id), decision.kept, decision.reason))
+    return out
+
+
+def _mentions(norm: Normalized, kept: list[Candidate]) -> list[Mention]:
     out: list[Mention] = []
     seen: set[tuple[int, int, str]] = set()
-    for start, end, entity_id in _longest_first(_candidates(catalog, norm)):
+    for start, end, entity_id in kept:
         o_start, o_end = norm.span(start, end)
         if (o_start, o_end, entity_id) in seen:
             continue
@@ -166,5 +203,36 @@ def find_mentions_normalized(catalog: Catalog, norm: Normalized) -> list[Mention
     return out
 
 
+def find_mentions_normalized(catalog: Catalog, norm: Normalized) -> list[Mention]:
+    ambiguous: list[Candidate] | None = [] if catalog.contexts else None
+    candidates = _candidates(catalog, norm, ambiguous)
+    if ambiguous:  # only items with a hit of an ambiguous form pay for a decision
+        candidates = candidates + [c for c, kept, _ in _decided(catalog, norm, candidates, ambiguous) if kept]
+    return _mentions(norm, _longest_first(candidates))
+
+
 def find_mentions(catalog: Catalog, text: str) -> list[Mention]:
     return find_mentions_normalized(catalog, normalize(text))
+
+
+def explain(catalog: Catalog, text: str) -> list[Decided]:
+    """Every candidate mention of ``text``, kept or dropped, with the reason (what ``rasad explain`` prints)."""
+    norm = normalize(text)
+    ambiguous: list[Candidate] = []
+    plain = _candidates(catalog, norm, ambiguous)
+    decided = _decided(catalog, norm, plain, ambiguous)
+    candidates = plain + [c for c, kept, _ in decided if kept]
+    final = set(_longest_first(candidates))
+    reasons: dict[Candidate, tuple[bool, str, bool]] = {c: (True, "unambiguous form", False) for c in plain}
+    for cand, kept, reason in decided:
+        reasons[cand] = (kept, reason, True)
+    out = []
+    for cand in sorted(reasons):
+        kept, reason, amb = reasons[cand]
+        if kept and cand not in final:
+            longer = next((f for f in final if f[0] <= cand[0] and cand[1] <= f[1]), None)
+            kept, reason = False, (f"{reason}; but inside the longer mention {norm.folded[longer[0]:longer[1]]!r} "
+                                   f"({longer[2]})" if longer else f"{reason}; but overlaps a longer mention")
+        o_start, o_end = norm.span(cand[0], cand[1])
+        out.append(Decided(cand[2], norm.original[o_start:o_end], o_start, o_end, kept, reason, amb))
+    return out

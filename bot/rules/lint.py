@@ -42,8 +42,24 @@ def _alias_warning(entity: Entity, form: str, key: str) -> str | None:
                 "to be safe (write it in capitals, or set match_case, to match only as written)")
     if key in COMMON_WORDS and not exact:
         return (f"{entity.source}: warning: entity {entity.id!r}: alias {form!r} is a common "
-                "word and will match ordinary text (set match_case: true for a proper noun)")
+                "word and will match ordinary text (set match_case: true for a proper noun, or list it under "
+                "context: aliases with the cues that decide it)")
     return None
+
+
+def _context_warnings(rules: Rules) -> list[str]:
+    """Ambiguous aliases that declare nothing to decide them: with ``otherwise: drop`` they never match, with
+    ``otherwise: keep`` they always do."""
+    out = []
+    for entity_id, context in rules.contexts.items():
+        if context.declares_evidence:
+            continue
+        entity = rules.entities[entity_id]
+        forms = ", ".join(repr(f) for forms in context.aliases.values() for f in forms)
+        effect = "never match" if context.otherwise == "drop" else "always match, as plain aliases"
+        out.append(f"{entity.source}: warning: entity {entity_id!r}: ambiguous aliases {forms} declare no "
+                   f"confirm, refute, confirm_entities or refute_entities: they {effect}")
+    return out
 
 
 def lint(rules: Rules) -> list[str]:
@@ -59,6 +75,7 @@ def lint(rules: Rules) -> list[str]:
             warning = None if entity.resolution is not None else _alias_warning(entity, form, key)
             if warning is not None:
                 warnings.append(warning)
+    warnings.extend(_context_warnings(rules))
     for key, ids in owners.items():
         if len(ids) > 1:
             first = rules.entities[ids[0]]

@@ -14,9 +14,10 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from bot.extract.context import EntityContext, build_context
 from bot.model import Entity, Watchlist
 from bot.rules.lint import lint
-from bot.rules.schema import TOP_LEVEL_KEYS, EntityRule, WatchlistRule
+from bot.rules.schema import TOP_LEVEL_KEYS, EntityRule, Language, WatchlistRule
 from bot.text.normalize import normalize_key
 from bot.yamlfile import (
     RULES_LIMITS,
@@ -45,6 +46,7 @@ class Rules:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    contexts: dict[str, EntityContext] = field(default_factory=dict)  # entity id → its ``context:`` key
 
     @property
     def ok(self) -> bool:
@@ -68,6 +70,7 @@ class _Reference:
     watchlist: str
     field: str
     entity: str
+    owner: str = "watchlist"  # what names the id: a watchlist, or an entity's context
 
 
 class _Loader:
@@ -177,6 +180,8 @@ class _Loader:
         if self.known is None:
             self._check_forms(file, line, node, rule)
         self.rules.entities[rule.id] = _entity(rule, f"{file}:{line}")
+        if rule.context is not None and self.known is None:
+            self._note_context(file, line, node, rule)
 
     def _check_forms(self, file: str, line: int, node: YMap, rule: EntityRule) -> None:
         forms = [(lang, [name]) for lang, name in rule.names.items()] + list(rule.aliases.items())
@@ -184,6 +189,28 @@ class _Loader:
             if not normalize_key(form):
                 self.error(file, key_line(node, "aliases", line),
                            f"entity {rule.id!r}: {lang} name or alias {form!r} is empty once normalized")
+
+    def _note_context(self, file: str, line: int, node: YMap, rule: EntityRule) -> None:
+        ctx = rule.context
+        assert ctx is not None
+        def by_lang(groups: dict[Language, list[str]]) -> dict[str, list[str]]:
+            return {str(lang): forms for lang, forms in groups.items()}
+
+        self.rules.contexts[rule.id] = build_context(rule.id, by_lang(ctx.aliases), by_lang(ctx.confirm),
+                                                     by_lang(ctx.refute),
+                                                     ctx.confirm_entities, ctx.refute_entities, ctx.window,
+                                                     ctx.otherwise)
+        ctx_node = node.get("context")
+        ctx_line = key_line(node, "context", line)
+        for lang, form in ((lang, form) for lang, group in ctx.aliases.items() for form in group):
+            if not normalize_key(form):
+                self.error(file, ctx_line, f"entity {rule.id!r}: context alias {form!r} ({lang}) is empty once "
+                           "normalized")
+        for fld in ("confirm_entities", "refute_entities"):
+            seq = ctx_node.get(fld) if isinstance(ctx_node, YMap) else None
+            for i, ref in enumerate(getattr(ctx, fld)):
+                ref_line = item_line(seq, i, key_line(ctx_node, fld, ctx_line))
+                self.refs.append(_Reference(file, ref_line, rule.id, f"context: {fld}", ref, "entity"))
 
     def _watchlist(self, file: str, line: int, node: YMap) -> None:
         rule = self._validated(WatchlistRule, file, line, node, "watchlist")
@@ -207,7 +234,7 @@ class _Loader:
             is_watchlist = ref.entity in self.rules.watchlists or ref.entity in known.watchlists
             hint = " (that is a watchlist, not an entity)" if is_watchlist else ""
             self.error(ref.file, ref.line,
-                       f"watchlist {ref.watchlist!r}: {ref.field}: unknown entity id {ref.entity!r}{hint}")
+                       f"{ref.owner} {ref.watchlist!r}: {ref.field}: unknown entity id {ref.entity!r}{hint}")
 
 
 def _entity(rule: EntityRule, source: str) -> Entity:

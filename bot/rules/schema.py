@@ -12,6 +12,20 @@ Language = Literal["ar", "en"]
 EntityType = Literal["person", "organization", "place", "law", "resolution", "event", "topic"]
 
 
+class ContextRule(BaseModel):
+    """What the entity's ambiguous aliases need to count as a mention (see bot/extract/context.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    aliases: dict[Language, list[Text]] = Field(min_length=1)  # forms decided per mention, from evidence
+    confirm: dict[Language, list[Text]] = Field(default_factory=dict)  # cues near the mention that confirm
+    refute: dict[Language, list[Text]] = Field(default_factory=dict)  # cues near the mention that refute
+    confirm_entities: list[Id] = Field(default_factory=list)  # entities in the item that confirm
+    refute_entities: list[Id] = Field(default_factory=list)  # entities in the item that refute
+    window: int = Field(default=5, ge=0, le=50)  # words either side searched for cues
+    otherwise: Literal["keep", "drop"] = "drop"  # without evidence
+
+
 class EntityRule(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -23,6 +37,7 @@ class EntityRule(BaseModel):
     urgent: bool = False
     match_case: bool = False  # Latin-script forms match only as written (or in capitals): Turkey, not turkey
     exclude: dict[Language, list[Text]] = Field(default_factory=dict)  # phrases that are not this entity
+    context: ContextRule | None = None  # ambiguous aliases, decided per mention
     description: str | None = None
 
     @model_validator(mode="after")
