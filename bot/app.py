@@ -16,6 +16,7 @@ from bot.delivery.outbox import Dispatcher
 from bot.feeds.fetch import make_client
 from bot.feeds.poll import Poller, PollSummary
 from bot.feeds.sources import FeedSources
+from bot.feeds.websub import WebSub
 from bot.http.health import Health
 from bot.http.metrics import Metrics
 from bot.http.server import HttpServer
@@ -56,12 +57,17 @@ class Application:
         self.poller = Poller(self.store, settings.poll, self.client, self.rules, self.health, self.metrics,
                              self.notify_admins)
         self.jobs = Jobs(self.health)
+        self.websub = WebSub(self.store, self.client, settings.http.public_url, settings.poll, self.metrics,
+                             self._pushed) if settings.http.public_url and self.http is not None else None
+        if self.websub is not None:
+            self.poller.on_hub = self.websub.noticed
+            self.sources.push_count = self.websub.subs.active_count
 
     def _needs_http(self) -> bool:
         s = self.settings
         webhook = bool(s.telegram_token) and s.telegram.mode == "webhook"
         slack_http = bool(s.slack_bot_token) and not s.slack_app_token
-        return s.http.enabled or webhook or slack_http
+        return s.http.enabled or webhook or slack_http or bool(s.http.public_url)
 
     # ------------------------------------------------------------ start and stop
 
@@ -82,6 +88,9 @@ class Application:
             await self._sync_console_chat()
         if self.http is not None:
             self.http.add_route("GET", "/metrics", self.health.metrics_endpoint)
+            if self.websub is not None:
+                self.http.add_route("GET", "/websub/{feed_id}", self.websub.verify)
+                self.http.add_route("POST", "/websub/{feed_id}", self.websub.receive)
             await self.http.start()
         for adapter in self.adapters.values():
             await adapter.start()
@@ -105,6 +114,8 @@ class Application:
                 log.exception("stopping the %s adapter failed", adapter.platform)
         if self.http is not None:
             await self.http.stop()
+        if self.websub is not None:
+            await self.websub.drain()
         await self.client.aclose()
         await self.store.close()
 
@@ -141,6 +152,17 @@ class Application:
         if (await self.poller.poll_due()).deliveries_created:
             await self.deliver()
 
+    async def _pushed(self, feed_id: int, content: bytes, headers: dict[str, str]) -> None:
+        """A hub pushed content: through the poller's pipeline at once, then delivered at once."""
+        if (await self.poller.ingest(feed_id, content, headers)).deliveries_created \
+                and self.role in ("all", "deliver"):
+            await self.deliver()
+
+    async def _websub_tick(self) -> None:
+        if self.websub is not None:
+            await self.websub.maintain()
+            self.poller.pushed = await self.websub.subs.active_feeds()
+
     async def _deliver_tick(self) -> None:
         await self.deliver()
 
@@ -162,6 +184,8 @@ class Application:
         self.jobs.every("reclaim", min(15.0, s.delivery.lease), self._reclaim_tick)
         if self.role in ("all", "poll"):
             self.jobs.every("poll", s.poll.tick, self._poll_tick, at_once=True)
+            if self.websub is not None:
+                self.jobs.every("websub", s.poll.tick, self._websub_tick, at_once=True)
         if self.role in ("all", "deliver"):
             self.jobs.every("deliver", s.delivery.tick, self._deliver_tick, at_once=True)
         log.info("rasad running (role %s): %d feeds, adapters: %s", self.role, len(await self.store.feeds.all()),

@@ -33,6 +33,8 @@ class ParsedFeed:
     items: list[Item] = field(default_factory=list)
     warning: str | None = None  # set when feedparser had to recover from malformed input
     ttl_minutes: int | None = None  # the feed's own <ttl>: how long it may be cached
+    hub: str | None = None  # the WebSub hub it declares (<atom:link rel="hub">)
+    self_url: str | None = None  # its own URL as it declares it (<atom:link rel="self">): the WebSub topic
 
 
 class _TextExtractor(HTMLParser):
@@ -177,7 +179,20 @@ def parse_feed(
     feed_language = language or _language(feed_meta.get("language"))
     items, skipped = _items(entries, feed_language, feed_name or title)
     # a feed without entries and with a bozo exception was refused above: here bozo means it recovered
-    return ParsedFeed(title=title, items=items, warning=_warning(bozo, skipped), ttl_minutes=_ttl_minutes(feed_meta))
+    hub, self_url = _links(feed_meta)
+    return ParsedFeed(title=title, items=items, warning=_warning(bozo, skipped), ttl_minutes=_ttl_minutes(feed_meta),
+                      hub=hub, self_url=self_url)
+
+
+def _links(feed_meta: Any) -> tuple[str | None, str | None]:
+    """The feed's WebSub hub and self links (http(s) only)."""
+    found: dict[str, str] = {}
+    for link in feed_meta.get("links") or []:
+        href = str(link.get("href") or "").strip()
+        for rel in str(link.get("rel") or "").lower().split():
+            if rel in ("hub", "self") and href.startswith(("http://", "https://")) and len(href) <= 2048:
+                found.setdefault(rel, href)
+    return found.get("hub"), found.get("self")
 
 
 def _feedparser(content: bytes, headers: dict[str, str] | None) -> Any:

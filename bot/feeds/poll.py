@@ -20,6 +20,7 @@ from bot.delivery.held import holds
 from bot.extract.catalog import Catalog
 from bot.extract.matcher import Matcher
 from bot.extract.mentions import find_mentions
+from bot.feeds.check import link_header_hub
 from bot.feeds.fetch import FetchError, FetchResult, cache_max_age, fetch
 from bot.feeds.parse import ParsedFeed, ParseError, parse_feed
 from bot.feeds.schedule import asked_interval, failure_delay, feed_interval, next_check
@@ -67,10 +68,15 @@ class Stories:
 
     async def index(self, now: datetime) -> StoryIndex:
         if self._index is None:
-            self._index = StoryIndex()
-            for r in await self.store.items.recent(now - STORY_WINDOW, limit=50_000):
-                self._index.add(StoryCandidate(r.id, r.story_id or r.id, r.canonical_url, r.fingerprint or "",
-                                               r.language, frozenset(r.entities), r.published_at or r.fetched_at))
+            # built whole before it is shared: feeds polled at the same moment after a start must not see an
+            # index still loading (their items would start stories of their own: a second alert, issue 15)
+            recent = await self.store.items.recent(now - STORY_WINDOW, limit=50_000)
+            if self._index is None:
+                index = StoryIndex()
+                for r in recent:
+                    index.add(StoryCandidate(r.id, r.story_id or r.id, r.canonical_url, r.fingerprint or "",
+                                             r.language, frozenset(r.entities), r.published_at or r.fetched_at))
+                self._index = index
         elif now - self._pruned > self.PRUNE_EVERY:
             self._index.prune(now)
             self._pruned = now
@@ -106,11 +112,44 @@ class Poller:
         self.stories = Stories(store)
         self.phrases = Phrases(store)
         self._host_slots: dict[str, asyncio.Semaphore] = {}
+        self.on_hub: Callable[[FeedRow, str, str], Awaitable[None]] | None = None  # WebSub: a feed declares a hub
+        self.pushed: set[int] = set()  # feeds a hub pushes: polled only as a slow safety net
         self._unrecorded: dict[int, str] = {}  # feeds whose failure the database could not take then
 
     def _interval(self, feed: FeedRow, asked: int | None) -> int:
         p = self.poll
-        return feed_interval(feed.interval, p.interval, asked, p.min_interval, p.max_interval)
+        interval = feed_interval(feed.interval, p.interval, asked, p.min_interval, p.max_interval)
+        return max(interval, p.push_interval) if feed.id in self.pushed else interval
+
+    async def ingest(self, feed_id: int, content: bytes, headers: dict[str, str]) -> PollSummary:
+        """Content a WebSub hub pushed: the same pipeline as a poll (parse → new items → match → deliveries),
+        so an item seen by both the push and a later poll is stored once."""
+        summary = PollSummary()
+        feed = await self.store.feeds.get(feed_id)
+        if feed is None or not feed.active:
+            return summary
+        now = utcnow()
+        try:
+            parsed = await asyncio.to_thread(parse_feed, content, headers, feed.name, feed.language)
+        except ParseError as exc:
+            self.metrics.inc("rasad_fetch_errors_total", kind="push_parse")
+            log.warning("feed %s: pushed content is not a feed: %s", feed.name, exc)
+            return summary
+        stored = await self._keep_new(parsed, feed, now, summary)
+        summary.new_items += len(stored)
+        self.metrics.inc("rasad_items_total", len(stored))
+        self.metrics.inc("rasad_matches_total", sum(1 for s in stored if s.match.watchlists))
+        log.info("feed %s: pushed %d items, %d new", feed.name, len(parsed.items), len(stored))
+        return summary
+
+    async def _hub_seen(self, feed: FeedRow, parsed: ParsedFeed, headers: dict[str, str]) -> None:
+        hub = parsed.hub or link_header_hub(headers.get("link", ""))
+        if hub is None or self.on_hub is None:
+            return
+        try:
+            await self.on_hub(feed, hub, parsed.self_url or feed.url)
+        except Exception:  # noqa: BLE001 - push is an extra: polling goes on whatever the hub does
+            log.exception("feed %s: subscribing at its hub %s failed", feed.name, hub)
 
     async def poll_feeds(self, feeds: list[FeedRow], summary: PollSummary) -> None:
         """``poll.concurrency`` workers take feeds from one queue (not one task per feed: flat memory)."""
@@ -165,6 +204,7 @@ class Poller:
         await self.store.feeds.record_success(feed.id, next_check(self._interval(feed, asked), now),
                                               result.etag, result.last_modified, asked_interval=asked)
         await self._recovered(feed)
+        await self._hub_seen(feed, parsed, result.headers)
         matched = sum(1 for s in stored if s.match.watchlists)
         summary.feeds_polled += 1
         summary.new_items += len(stored)

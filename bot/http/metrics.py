@@ -14,6 +14,9 @@ HELP = {
     "rasad_delivery_lag_seconds_sum": ("counter", "Sum of seconds from delivery creation to send"),
     "rasad_delivery_lag_seconds_count": ("counter", "Number of sends in the lag sum"),
     "rasad_queue_depth": ("gauge", "Deliveries waiting, by state"),
+    "rasad_websub_pushes_total": ("counter", "WebSub pushes received, by outcome (ok, unsigned, bad_signature, "
+                                  "unknown, too_large); only ok ones are read"),
+    "rasad_websub_requests_total": ("counter", "Subscribe/unsubscribe requests sent to WebSub hubs, by outcome"),
     "rasad_last_successful_poll_age_seconds": ("gauge", "Seconds since the last successful poll of any feed"),
 }
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.model import FeedRow
 from bot.store.db import AnyRow, on_conflict_do_nothing, utcnow
 from bot.store.tables import feeds
+from bot.store.websub import WebSubStore  # noqa: F401 - its table is created with the feeds'
 
 _FEED_COLS = (feeds.c.id, feeds.c.url, feeds.c.name, feeds.c.language, feeds.c.interval, feeds.c.etag,
               feeds.c.last_modified, feeds.c.error_count, feeds.c.next_check_at, feeds.c.last_success_at,
@@ -57,6 +58,11 @@ class FeedStore:
             query = query.where(feeds.c.active.is_(True))
         async with self.engine.connect() as conn:
             return [_feed_row(r) for r in (await conn.execute(query)).all()]
+
+    async def get(self, feed_id: int) -> FeedRow | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(*_FEED_COLS).where(feeds.c.id == feed_id))).first()
+        return _feed_row(row) if row is not None else None
 
     async def claim_due(self, now: datetime | None = None, limit: int = 1000,
                         lease: float = 120.0) -> list[FeedRow]:
