@@ -75,3 +75,13 @@ async def store(store_engine):
     from bot.store import Store
 
     return Store.on(store_engine)
+
+
+@pytest.fixture
+async def server():
+    """A local feed server on 127.0.0.1 (tests/fakes/feed_server.py); routes are added by the test."""
+    from tests.fakes.feed_server import FeedServer
+
+    srv = await FeedServer().start()
+    yield srv
+    await srv.stop()

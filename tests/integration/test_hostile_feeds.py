@@ -11,29 +11,20 @@ from aiohttp import web
 from sqlalchemy import text
 
 from bot.app import Application
-from bot.config import FeedConfig, PollConfig, Settings, TelegramConfig
+from bot.config import PollConfig, TelegramConfig
 from bot.feeds.fetch import BodyDecoder, FetchError, fetch, make_client
 from bot.feeds.parse import parse_feed
 from bot.model import Match
 from bot.store.db import describe_store_error, utcnow
 from tests.conftest import DATA, RULES
 from tests.fakes.adapters import Recorder
-from tests.fakes.feed_server import FeedServer, feed_handler, status_handler
+from tests.fakes.feed_server import feed_handler, status_handler
+from tests.fakes.feeds import settings_for
 from tests.fakes.telegram_api import FakeTelegram
 
 MIXED = (DATA / "mixed.xml").read_bytes()
 
 
-@pytest.fixture
-async def server():
-    srv = await FeedServer().start()
-    yield srv
-    await srv.stop()
-
-
-def settings_for(tmp_path, feeds, **poll) -> Settings:
-    return Settings(database=f"sqlite+aiosqlite:///{tmp_path}/h.db", rules=str(RULES),
-                    feeds=[FeedConfig(name=n, url=u) for n, u in feeds], poll=PollConfig(**poll), base_dir=tmp_path)
 
 
 def _gzip_stream(chunks, size: int = 1 << 20) -> bytes:

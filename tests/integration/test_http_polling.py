@@ -13,20 +13,12 @@ from bot.store.db import utcnow
 from tests.conftest import DATA, RULES
 from tests.fakes.adapters import Recorder
 from tests.fakes.feed_server import (
-    FeedServer,
     feed_handler,
     hang_handler,
     huge_handler,
     redirect_loop_handler,
     status_handler,
 )
-
-
-@pytest.fixture
-async def server():
-    srv = await FeedServer().start()
-    yield srv
-    await srv.stop()
 
 
 async def test_conditional_get_sends_validators_and_handles_304(server):

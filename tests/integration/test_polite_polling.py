@@ -7,36 +7,26 @@ import time
 import pytest
 
 from bot.app import Application
-from bot.config import FeedConfig, PollConfig, Settings, TelegramConfig
+from bot.config import PollConfig, Settings, TelegramConfig
 from bot.feeds.fetch import FetchError, fetch, make_client
 from bot.feeds.guard import UnsafeURL, check_public_url, is_public_address
 from bot.store.db import utcnow
-from tests.conftest import DATA, RULES
+from tests.conftest import DATA
 from tests.fakes.adapters import Recorder
 from tests.fakes.feed_server import (
     ConcurrencyProbe,
-    FeedServer,
     declared_huge_handler,
     feed_handler,
     gzip_handler,
     status_handler,
     trickle_handler,
 )
+from tests.fakes.feeds import settings_for
 from tests.fakes.telegram_api import FakeTelegram
 
 MIXED = (DATA / "mixed.xml").read_bytes()
 
 
-@pytest.fixture
-async def server():
-    srv = await FeedServer().start()
-    yield srv
-    await srv.stop()
-
-
-def settings_for(tmp_path, feeds, **poll) -> Settings:
-    return Settings(database=f"sqlite+aiosqlite:///{tmp_path}/p.db", rules=str(RULES),
-                    feeds=[FeedConfig(name=n, url=u) for n, u in feeds], poll=PollConfig(**poll), base_dir=tmp_path)
 
 
 async def test_max_age_and_ttl_lengthen_the_interval_within_bounds(server, tmp_path):

@@ -4,12 +4,10 @@ once (only a send cut mid-flight may repeat), the dead worker's claims are taken
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import sys
 import time
-import uuid
 from collections import Counter
 
 import pytest
@@ -19,33 +17,12 @@ from bot.store.db import create_engine, migrate, utcnow
 from bot.store.tables import chats, subscriptions
 from tests.conftest import POSTGRES_URL, RULES
 from tests.fakes.feeds import feed_xml
+from tests.fakes.postgres import fresh_database
 from tests.fakes.telegram_api import FakeTelegram
 
 pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="needs RASAD_TEST_POSTGRES_URL (a PostgreSQL server); "
                                                          ".ci/run sets it on this project's machines")
 CHATS = [str(900000 + i) for i in range(150)]
-
-
-def _database_url(name: str) -> str:
-    base, _, _ = POSTGRES_URL.rpartition("/")
-    return f"{base}/{name}"
-
-
-@contextlib.asynccontextmanager
-async def fresh_database(prefix: str):
-    """A new, empty PostgreSQL database for one test; dropped afterwards."""
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_URL)
-    async with admin.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield _database_url(name)
-    finally:
-        async with admin.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 async def _states(engine) -> dict[str, set[str]]:
