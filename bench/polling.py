@@ -49,5 +49,54 @@ def run(quick: bool = False) -> dict:
     if result.returncode != 0:
         raise RuntimeError(result.stderr[-2000:])
     data = json.loads(result.stdout.strip().splitlines()[-1])
+    data["adaptive_day"] = simulated_day()  # adaptive vs fixed intervals on a simulated day of publishing
     return {"name": "poll_cycle", "feeds": count, **data, "requests_per_s": count / data["wall_s"],
             "target_wall_s": 30, "target_peak_rss_mb": 300}
+
+
+def simulated_day(seed: int = 11) -> dict:
+    """A simulated day of publishing: requests and detection delay of the adaptive schedule (learned from each
+    feed's publishing times, bot/feeds/schedule.py) versus fixed intervals (poll.interval 300 s), per feed kind.
+    Pure functions only: no network, no clock."""
+    import random
+    from datetime import datetime, timedelta
+
+    from bot.feeds.schedule import LEARN_FROM, adaptive_interval, learned_interval
+
+    rng = random.Random(seed)
+    start = datetime(2026, 1, 1)
+    day = 86400
+    kinds = {"busy": (40, 24 * 6), "regular": (40, 24), "quiet": (120, 3)}  # feeds, items per day
+    low, high, default = 60, 6 * 3600, 300
+    out: dict[str, dict[str, float]] = {}
+    for kind, (feeds, per_day) in kinds.items():
+        totals = {"fixed_requests": 0.0, "adaptive_requests": 0.0, "fixed_delay": 0.0, "adaptive_delay": 0.0,
+                  "items": 0.0}
+        for _ in range(feeds):
+            # two days: the first teaches the schedule, the second is measured
+            history = sorted(rng.uniform(-day, 0) for _ in range(per_day))
+            today = sorted(rng.uniform(0, day) for _ in range(per_day))
+            for mode in ("fixed", "adaptive"):
+                seen = [start + timedelta(seconds=t) for t in history]
+                t, pending, requests, delay = 0.0, list(today), 0, 0.0
+                while t < day:
+                    requests += 1
+                    now = start + timedelta(seconds=t)
+                    while pending and pending[0] <= t:
+                        delay += t - pending[0]
+                        seen.append(start + timedelta(seconds=pending.pop(0)))
+                    if mode == "fixed":
+                        interval = default
+                    else:
+                        learned = learned_interval(seen[-30:], now, low, high) if len(seen) >= LEARN_FROM else None
+                        interval = adaptive_interval(None, default, None, learned, low, high)
+                    t += interval * rng.uniform(0.9, 1.1)
+                delay += sum(day - p for p in pending)  # not seen by the end of the day
+                totals[f"{mode}_requests"] += requests
+                totals[f"{mode}_delay"] += delay
+            totals["items"] += per_day
+        out[kind] = {"feeds": feeds, "items_per_feed_per_day": per_day,
+                     "fixed_requests": totals["fixed_requests"], "adaptive_requests": totals["adaptive_requests"],
+                     "fixed_mean_delay_s": totals["fixed_delay"] / totals["items"],
+                     "adaptive_mean_delay_s": totals["adaptive_delay"] / totals["items"]}
+    return {"name": "adaptive_day", **out}

@@ -23,7 +23,14 @@ from bot.extract.mentions import find_mentions
 from bot.feeds.check import link_header_hub
 from bot.feeds.fetch import FetchError, FetchResult, cache_max_age, fetch
 from bot.feeds.parse import ParsedFeed, ParseError, parse_feed
-from bot.feeds.schedule import asked_interval, failure_delay, feed_interval, next_check
+from bot.feeds.schedule import (
+    adaptive_interval,
+    asked_interval,
+    failure_delay,
+    feed_interval,
+    learned_interval,
+    next_check,
+)
 from bot.http.health import Health
 from bot.http.metrics import Metrics
 from bot.model import Entity, FeedRow, Match, StoredItem
@@ -116,10 +123,19 @@ class Poller:
         self.pushed: set[int] = set()  # feeds a hub pushes: polled only as a slow safety net
         self._unrecorded: dict[int, str] = {}  # feeds whose failure the database could not take then
 
-    def _interval(self, feed: FeedRow, asked: int | None) -> int:
+    def _interval(self, feed: FeedRow, asked: int | None, learned: int | None = None) -> int:
         p = self.poll
-        interval = feed_interval(feed.interval, p.interval, asked, p.min_interval, p.max_interval)
+        if p.adaptive:
+            interval = adaptive_interval(feed.interval, p.interval, asked, learned, p.min_interval, p.max_interval)
+        else:
+            interval = feed_interval(feed.interval, p.interval, asked, p.min_interval, p.max_interval)
         return max(interval, p.push_interval) if feed.id in self.pushed else interval
+
+    async def _learned(self, feed: FeedRow, now: datetime) -> int | None:
+        if not self.poll.adaptive or feed.interval:
+            return None
+        times = await self.store.feeds.published_times(feed.id)
+        return learned_interval(times, now, self.poll.min_interval, self.poll.max_interval)
 
     async def ingest(self, feed_id: int, content: bytes, headers: dict[str, str]) -> PollSummary:
         """Content a WebSub hub pushed: the same pipeline as a poll (parse → new items → match → deliveries),
@@ -201,7 +217,8 @@ class Poller:
         if stored:
             self.health.store_works(wrote=True)
         asked = asked_interval(cache_max_age(result.headers), parsed.ttl_minutes)
-        await self.store.feeds.record_success(feed.id, next_check(self._interval(feed, asked), now),
+        learned = await self._learned(feed, now)
+        await self.store.feeds.record_success(feed.id, next_check(self._interval(feed, asked, learned), now),
                                               result.etag, result.last_modified, asked_interval=asked)
         await self._recovered(feed)
         await self._hub_seen(feed, parsed, result.headers)
@@ -226,7 +243,8 @@ class Poller:
         log.debug("feed %s: not modified", feed.name)
         # a 304 carries no <ttl>: what the feed asked on its last full answer still holds
         asked = max(cache_max_age(result.headers) or 0, feed.asked_interval or 0) or None
-        await self.store.feeds.record_success(feed.id, next_check(self._interval(feed, asked), now),
+        learned = await self._learned(feed, now)
+        await self.store.feeds.record_success(feed.id, next_check(self._interval(feed, asked, learned), now),
                                               result.etag, result.last_modified, not_modified=True)
         await self._recovered(feed)
         summary.feeds_polled += 1

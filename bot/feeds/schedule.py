@@ -32,3 +32,31 @@ def failure_delay(interval: int, error_count: int, broken: bool, broken_retry: i
     exponential from its interval (at most MAX_BACKOFF), slow once broken, never before the server's Retry-After."""
     delay = broken_retry if broken else min(interval * 2 ** min(error_count, 10), MAX_BACKOFF)
     return max(delay, min(retry_after or 0, MAX_RETRY_AFTER))
+
+
+LEARN_FROM = 3  # publishing times needed before a feed's interval is learned
+
+
+def learned_interval(published: list[datetime], now: datetime, lowest: int, highest: int) -> int | None:
+    """The interval a feed's own publishing suggests, or None with fewer than ``LEARN_FROM`` dated items.
+
+    Half the median gap between its recent items (so a new item waits on average a quarter of a gap), and, when the
+    feed has been silent for longer than its usual gap, a quarter of that silence: a feed that went quiet is asked
+    less and less often. Always within [lowest, highest]."""
+    times = sorted(t for t in published if t <= now)[-30:]
+    if len(times) < LEARN_FROM:
+        return None
+    gaps = sorted((b - a).total_seconds() for a, b in zip(times, times[1:], strict=False))
+    median = gaps[len(gaps) // 2]
+    wanted = median / 2
+    silence = (now - times[-1]).total_seconds()
+    if silence > median:
+        wanted = max(wanted, silence / 4)
+    return int(max(lowest, min(wanted, highest)))
+
+
+def adaptive_interval(configured: int | None, default: int, asked: int | None, learned: int | None, lowest: int,
+                      highest: int) -> int:
+    """A feed's own ``interval`` wins; else what it learned (else the default), never below what it asks."""
+    base = configured or learned or default
+    return max(lowest, min(max(base, asked or 0), highest))

@@ -64,6 +64,15 @@ class FeedStore:
             row = (await conn.execute(select(*_FEED_COLS).where(feeds.c.id == feed_id))).first()
         return _feed_row(row) if row is not None else None
 
+    async def published_times(self, feed_id: int, limit: int = 30) -> list[datetime]:
+        """When the feed's latest items were published (else first seen): what its interval is learned from."""
+        from bot.store.tables import items
+
+        when = func.coalesce(items.c.published_at, items.c.fetched_at)
+        query = select(when.label("at")).where(items.c.feed_id == feed_id).order_by(when.desc()).limit(limit)
+        async with self.engine.connect() as conn:
+            return [r.at for r in (await conn.execute(query)).all() if r.at is not None]
+
     async def claim_due(self, now: datetime | None = None, limit: int = 1000,
                         lease: float = 120.0) -> list[FeedRow]:
         """Feeds whose time has come, claimed for ``lease`` seconds (FOR UPDATE SKIP LOCKED on PostgreSQL), so
