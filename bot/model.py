@@ -238,3 +238,43 @@ class ChatStatus:
     last_poll: datetime | None
     sent_today: int
     pending: int
+
+
+# ---------------------------------------------------------------- stories that grow (issue 15)
+
+
+class EditState(StrEnum):
+    """Where the edit of a sent alert (its "Also: ..." line) stands: one row per delivery, coalesced."""
+
+    IDLE = "idle"  # the message shows the story as last wanted (or there is nothing to edit yet)
+    PENDING = "pending"  # the story grew: edit at next_attempt_at (no sooner than the coalescing interval)
+    CLAIMED = "claimed"  # a worker holds it until its lease ends
+    DONE = "done"  # the message can no longer be edited (deleted, older than 48 h): later sources are not shown
+
+
+@dataclass(frozen=True)
+class StorySource:
+    """One item of a story, as ``/story`` and the "Also:" line show it."""
+
+    item_id: int
+    feed: str
+    title: str
+    link: str
+    at: datetime | None
+
+
+@dataclass(frozen=True)
+class EditJob:
+    """A claimed edit: the delivery's first alert, where the message is, and the story's sources."""
+
+    delivery_id: int
+    chat: ChatRow
+    stored: StoredItem
+    followed: Followed
+    message_ref: str  # Telegram: message_id; Slack: "channel ts"
+    sent_at: datetime | None
+    version: int  # the story state this edit shows; finishing records it as applied
+    lease_until: datetime
+    story_id: int
+    sources: tuple[StorySource, ...] = ()
+    attempts: int = 1

@@ -6,6 +6,7 @@ from typing import Protocol
 
 from bot.delivery.digest import Digest
 from bot.delivery.limits import RateLimiter
+from bot.delivery.sources import Also
 from bot.errors import DeliveryError
 from bot.model import Alert
 
@@ -20,8 +21,15 @@ class Adapter(Protocol):
 
     async def stop(self) -> None: ...
 
-    async def send_alert(self, address: str, alert: Alert) -> None:
-        """Deliver one alert to one chat, or raise DeliveryError."""
+    async def send_alert(self, address: str, alert: Alert) -> str | None:
+        """Deliver one alert to one chat, or raise DeliveryError. Returns where the message is, to edit it later
+        (Telegram: its message_id; Slack: "channel ts"), or None when it cannot be edited (the console)."""
+        ...
+
+    async def edit_alert(self, address: str, message_ref: str, alert: Alert, also: Also) -> bool:
+        """Edit a sent alert in place to add the story's other sources (no new message, no sound). True when
+        edited, False when the message already showed this ("message is not modified"). A message that can no
+        longer be edited (deleted, too old) raises DeliveryError with ``permanent=True``; 429 with retry_after."""
         ...
 
     async def send_notice(self, address: str, text: str) -> None:

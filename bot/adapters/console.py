@@ -9,6 +9,7 @@ from typing import TextIO
 from bot.alerts.compose import render_text
 from bot.delivery.digest import Digest, render_digest
 from bot.delivery.limits import UNLIMITED, RateLimiter
+from bot.delivery.sources import Also
 from bot.model import Alert
 
 CONSOLE_ADDRESS = "console"
@@ -30,10 +31,14 @@ class ConsoleAdapter:
     async def stop(self) -> None:
         return None
 
-    async def send_alert(self, address: str, alert: Alert) -> None:  # noqa: ARG002 - one console
+    async def send_alert(self, address: str, alert: Alert) -> str | None:  # noqa: ARG002 - one console
         stream = self._stream or sys.stdout
         stream.write(render_text(alert) + "\n\n")
         stream.flush()
+        return None  # a printed alert cannot be edited: its story's later sources are not shown
+
+    async def edit_alert(self, address: str, message_ref: str, alert: Alert, also: Also) -> bool:  # noqa: ARG002
+        return False
 
     async def send_notice(self, address: str, text: str) -> None:  # noqa: ARG002
         log.warning("notice: %s", text)

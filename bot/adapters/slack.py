@@ -19,9 +19,10 @@ from bot.commands.table import as_typed_on, commands_for
 from bot.config import ConfigError
 from bot.delivery.digest import Digest, DigestEntry, render_digest
 from bot.delivery.limits import SLACK, RateLimiter, ReplyQueue
+from bot.delivery.sources import Also
 from bot.errors import DeliveryError
 from bot.http.server import HttpServer
-from bot.model import Alert
+from bot.model import Alert, StorySource
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ DEFAULT_API_URL = "https://slack.com/api/"
 EVENTS_PATH = "/slack/events"
 SUBCOMMANDS = tuple(c.name for c in commands_for("slack"))  # from the one command table
 CHANNEL_GONE = {"channel_not_found", "not_in_channel", "is_archived", "account_inactive", "team_access_not_granted"}
+MAX_SOURCE_NAME = 60
 RETRYABLE = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 MAX_SECTION = 3000
 MAX_HEADER = 150
@@ -146,6 +148,26 @@ def render_blocks(alert: Alert) -> list[dict]:
     return blocks[:50]
 
 
+def render_also_mrkdwn(also: Also, lang: str, links: bool = True) -> str:
+    """The "Also: ..." line in mrkdwn: each feed name escaped (look-alikes for the formatting characters), linked when ``links``."""
+    def name(source: StorySource) -> str:
+        label = isolated(clip(source.feed, MAX_SOURCE_NAME), lang, feed_mrkdwn)
+        return mrkdwn_link(source.link, label) if links and slack_url(source.link) else label
+
+    more = t(lang, "alert.also_more", n=also.more) if also.more else ""
+    line = t(lang, "alert.also", sources=t(lang, "list.separator").join(name(s) for s in also.shown), more=more,
+             count=also.total)
+    return _rtl(line, lang)
+
+
+def render_edited_blocks(alert: Alert, also: Also) -> list[dict]:
+    """The alert's blocks, then the "Also:" line as a context block (without links when they do not fit)."""
+    line = render_also_mrkdwn(also, alert.language)
+    if len(line) > MAX_SECTION:
+        line = render_also_mrkdwn(also, alert.language, links=False)
+    return [*render_blocks(alert)[:49], {"type": "context", "elements": [_mrkdwn(line)]}]
+
+
 def _fallback(alert: Alert) -> str:
     lang = alert.language
     sep = t(lang, "list.separator")
@@ -261,9 +283,9 @@ class SlackAdapter:
 
     # ------------------------------------------------------------ delivery
 
-    async def send_alert(self, address: str, alert: Alert) -> None:
+    async def send_alert(self, address: str, alert: Alert) -> str | None:
         try:
-            await self.client.chat_postMessage(channel=address, text=render_fallback(alert), blocks=render_blocks(alert),
+            answer = await self.client.chat_postMessage(channel=address, text=render_fallback(alert), blocks=render_blocks(alert),
                                                unfurl_links=False, unfurl_media=False, parse="none", link_names=False)
         except SlackApiError as exc:
             error = exc.response.get("error", "") if exc.response is not None else ""
@@ -280,6 +302,29 @@ class SlackAdapter:
             raise DeliveryError(f"slack timeout (outcome unknown): {exc}", unknown_outcome=True) from None
         except ClientError as exc:
             raise DeliveryError(f"slack network: {type(exc).__name__}: {exc}") from None
+        channel, ts = answer.get("channel") or address, answer.get("ts")
+        return f"{channel} {ts}" if ts else None
+
+    async def edit_alert(self, address: str, message_ref: str, alert: Alert, also: Also) -> bool:
+        """chat.update of the alert's message (an update makes no sound): the same blocks and the "Also:" line."""
+        channel, _, ts = message_ref.partition(" ")
+        try:
+            await self.client.chat_update(channel=channel or address, ts=ts, text=render_fallback(alert),
+                                          blocks=render_edited_blocks(alert, also), parse="none", link_names=False)
+        except SlackApiError as exc:
+            error = exc.response.get("error", "") if exc.response is not None else ""
+            status = exc.response.status_code if exc.response is not None else 0
+            if status == 429 or error == "ratelimited":
+                retry = exc.response.headers.get("Retry-After", "1") if exc.response is not None else "1"
+                raise DeliveryError(f"slack 429 retry after {retry}", retry_after=float(retry)) from None
+            if error in RETRYABLE or status >= 500:
+                raise DeliveryError(f"slack: {error or status}") from None
+            raise DeliveryError(f"slack: {error or status}", permanent=True, chat_gone=False) from None
+        except TimeoutError as exc:
+            raise DeliveryError(f"slack timeout: {exc}", unknown_outcome=True) from None
+        except ClientError as exc:
+            raise DeliveryError(f"slack network: {type(exc).__name__}: {exc}") from None
+        return True
 
     async def send_digest(self, address: str, digest: Digest) -> None:
         """Messages of at most 3,000 characters, split between lines (never inside a `<url|label>` or an entity),

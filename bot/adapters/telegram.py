@@ -42,21 +42,24 @@ from telegram.ext import (
     filters,
 )
 
-from bot.alerts.compose import RLM, clean, entity_list, fit, isolated, safe_link
+from bot.alerts.compose import RLM, clean, clip, entity_list, fit, isolated, safe_link
 from bot.alerts.i18n import t
 from bot.commands.handlers import Caller, Commands, Reply
 from bot.commands.table import menu_for
 from bot.commands.transfer import MAX_IMPORT_BYTES
 from bot.delivery.digest import Digest, DigestEntry, render_digest
 from bot.delivery.limits import TELEGRAM, RateLimiter, ReplyQueue
+from bot.delivery.sources import Also
 from bot.errors import DeliveryError
 from bot.http.server import HttpServer
-from bot.model import Alert
+from bot.model import Alert, StorySource
 from bot.store import AdvisoryLock
 
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE = 4096
+MAX_ALSO = 1024  # the "Also:" line of an edited alert, links included (else without links)
+MAX_SOURCE_NAME = 60
 MAX_CAPTION = 1024
 WEBHOOK_PATH = "/telegram/webhook"
 # edited messages and edited channel posts are not asked for, and ignored if they come (see NEW_POSTS)
@@ -174,6 +177,28 @@ def _html(alert: Alert) -> str:
     if lang == "ar":
         lines = [RLM + line for line in lines]
     return "\n".join(lines)
+
+
+def render_also(also: Also, lang: str, links: bool = True) -> str:
+    """The "Also: ..." line in Telegram's HTML: each feed name escaped and isolated, linked to its item when
+    ``links`` (and the link is fit to be shown)."""
+    def name(source: StorySource) -> str:
+        label = isolated(clip(source.feed, MAX_SOURCE_NAME), lang, _esc)
+        link = safe_link(source.link) if links else ""
+        return f'<a href="{_attr(link)}">{label}</a>' if link else label
+
+    more = t(lang, "alert.also_more", n=also.more) if also.more else ""
+    line = t(lang, "alert.also", sources=t(lang, "list.separator").join(name(s) for s in also.shown), more=more,
+             count=also.total)
+    return RLM + line if lang == "ar" else line
+
+
+def render_edited(alert: Alert, also: Also) -> str:
+    """The alert as first sent, then the "Also:" line; links dropped from that line when they do not fit."""
+    line = render_also(also, alert.language)
+    if utf16_len(line) > MAX_ALSO:
+        line = render_also(also, alert.language, links=False)
+    return fit(alert, lambda a: f"{_html(a)}\n{line}", _fits(MAX_MESSAGE), cap=MAX_MESSAGE)
 
 
 def render_html(alert: Alert) -> str:
@@ -338,9 +363,9 @@ class TelegramAdapter:
 
     # ------------------------------------------------------------ delivery
 
-    async def send_alert(self, address: str, alert: Alert) -> None:
+    async def send_alert(self, address: str, alert: Alert) -> str | None:
         try:
-            await self.app.bot.send_message(
+            message = await self.app.bot.send_message(
                 chat_id=int(address), text=render_html(alert), parse_mode=ParseMode.HTML,
                 link_preview_options=LinkPreviewOptions(is_disabled=not self._link_previews))
         except RetryAfter as exc:
@@ -357,6 +382,30 @@ class TelegramAdapter:
             raise DeliveryError(f"timed out (outcome unknown): {exc.message}", unknown_outcome=True) from None
         except NetworkError as exc:
             raise DeliveryError(f"network: {exc.message}") from None
+        return str(message.message_id)
+
+    async def edit_alert(self, address: str, message_ref: str, alert: Alert, also: Also) -> bool:
+        """editMessageText: the same alert with the "Also:" line (an edit makes no sound). "message is not
+        modified" means it already shows this; a message deleted or too old to edit is given up for good."""
+        try:
+            await self.app.bot.edit_message_text(
+                chat_id=int(address), message_id=int(message_ref), text=render_edited(alert, also),
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=not self._link_previews))
+        except RetryAfter as exc:
+            retry = exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds") else exc.retry_after
+            raise DeliveryError(f"429 retry after {retry}", retry_after=float(retry)) from None
+        except Forbidden as exc:
+            raise DeliveryError(f"forbidden: {exc.message}", permanent=True, chat_gone=False) from None
+        except BadRequest as exc:
+            if "not modified" in exc.message.lower():
+                return False
+            raise DeliveryError(f"bad request: {exc.message}", permanent=True, chat_gone=False) from None
+        except TimedOut as exc:
+            raise DeliveryError(f"timed out: {exc.message}", unknown_outcome=True) from None
+        except NetworkError as exc:
+            raise DeliveryError(f"network: {exc.message}") from None
+        return True
 
     async def send_digest(self, address: str, digest: Digest) -> None:
         """One message (or a few, each at most 4,096 UTF-16 units, split between lines) of held alerts, feed

@@ -11,6 +11,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "alert.mentions": "Mentions: {entities}",
         "alert.more": "+{count} more",
         "alert.read": "Read: {link}",
+        "alert.also": "Also: {sources}{more} — {count} sources",
+        "alert.also_more": " +{n}",
         "list.separator": ", ",
         # chat commands
         "start.greeting": "Hello! I am Rasad (رصد), a monitor of diplomatic news.",
@@ -193,6 +195,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "alert.mentions": "الإشارات: {entities}",
         "alert.more": "و{count} أخرى",
         "alert.read": "الرابط: {link}",
+        "alert.also": "أيضًا: {sources}{more} — عدد المصادر: {count}",
+        "alert.also_more": " +{n}",
         "list.separator": "، ",
         "start.greeting": "مرحبا! أنا رصد، أتابع الأخبار الدبلوماسية.",
         "start.explain": "أراقب مصادر الأخبار بحثا عن المبعوثين والقرارات والعقوبات والمسارات التي تتابعها، "

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from bot.adapters.base import Adapter, DeliveryError
 from bot.alerts.compose import compose_alert
@@ -20,6 +22,9 @@ from bot.http.metrics import Metrics
 from bot.model import Alert, DeliveryJob, DeliveryState
 from bot.store import Store
 from bot.store.db import utcnow
+
+if TYPE_CHECKING:
+    from bot.delivery.edits import EditDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +39,7 @@ class DeliveryStats:
     retried: int = 0
     dead: int = 0
     postponed: int = 0
+    edited: int = 0  # alerts edited in place because their story grew
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> float:
@@ -48,8 +54,12 @@ class Dispatcher:
 
     def __init__(self, store: Store, adapters: Mapping[str, Adapter], max_attempts: int,
                  concurrency: int = CONCURRENCY, unknown_outcome_delay: float = 60.0, lease: float = 120.0,
-                 metrics: Metrics | None = None):
+                 metrics: Metrics | None = None, edit_coalesce: float | None = None):
         self.store = store
+        # seconds between two edits of one message (RASAD_EDIT_COALESCE in the environment, default 30)
+        self.edit_coalesce = edit_coalesce if edit_coalesce is not None else float(
+            os.environ.get("RASAD_EDIT_COALESCE", "30"))
+        self.edits: EditDispatcher | None = None
         self.lease = lease
         self.metrics = metrics
         self.adapters = adapters
@@ -60,9 +70,16 @@ class Dispatcher:
         self._slots = asyncio.Semaphore(concurrency)
 
     async def deliver_pending(self, matcher: Matcher, batch: int | None = None) -> DeliveryStats:
-        """Each platform is served by its own loop, so a long Telegram queue never holds up Slack."""
+        """Each platform is served by its own loop, so a long Telegram queue never holds up Slack. Then the alerts
+        whose story grew are edited (bot/delivery/edits.py), through the same limiters."""
+        from bot.delivery.edits import EditDispatcher
+
         stats = DeliveryStats()
         await asyncio.gather(*(self._platform(p, matcher, stats, batch) for p in self.adapters))
+        if self.edits is None:
+            self.edits = EditDispatcher(self.store, self.adapters, coalesce=self.edit_coalesce, lease=self.lease)
+        edits = await self.edits.edit_pending(matcher)
+        stats.edited += edits.edited
         return stats
 
     async def _platform(self, platform: str, matcher: Matcher, stats: DeliveryStats, batch: int | None) -> None:
@@ -151,7 +168,7 @@ class _Send:
         address = self.job.chat.address
         for _ in range(2):  # a second time only after the chat moved (a Telegram group became a supergroup)
             try:
-                await self.adapter.send_alert(address, alert)
+                message_ref = await self.adapter.send_alert(address, alert)
             except DeliveryError as exc:
                 if exc.new_address is None:
                     return await self._failed(exc)
@@ -162,7 +179,7 @@ class _Send:
             except Exception as exc:  # noqa: BLE001 - an adapter bug must not stop the dispatcher
                 log.exception("delivery %s: unexpected error from the %s adapter", self.job.id, self.job.chat.platform)
                 return await self._retry_or_dead(f"{type(exc).__name__}: {exc}", None)
-            await self.store.deliveries.mark(self.job.id, DeliveryState.SENT)
+            await self.store.deliveries.mark(self.job.id, DeliveryState.SENT, message_ref=message_ref)
             self.stats.sent += 1
             log.info("alert sent: delivery %(delivery)s item %(item)s → %(platform)s chat %(chat)s", self.ctx)
             return "sent"

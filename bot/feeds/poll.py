@@ -276,6 +276,8 @@ class Poller:
             stories.add(dataclasses.replace(candidate, item_id=entry.id, story_id=story_id))
             summary.duplicates += earlier is not None
             summary.deliveries_created += await self._fan_out(entry, story_id, matcher, phrases)
+            if earlier is not None:  # the story grew: its alerts are edited to show the new source (issue 15)
+                await self.store.edits.story_grew(story_id)
         return stored
 
     async def _fan_out(self, entry: StoredItem, story_id: int, matcher: Matcher, phrases: Catalog | None) -> int:

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot.store.chats import ChatStore
 from bot.store.db import create_engine, migrate, safe_url
 from bot.store.deliveries import DeliveryStore
+from bot.store.edits import EditStore
 from bot.store.feeds import FeedStore
 from bot.store.items import ItemStore
 from bot.store.notices import NoticeStore
@@ -37,6 +38,7 @@ class Store:
         self.subscriptions = SubscriptionStore(self.engine)
         self.deliveries = DeliveryStore(self.engine)
         self.notices = NoticeStore(self.engine)
+        self.edits = EditStore(self.engine)
 
     @classmethod
     def on(cls, engine: AsyncEngine) -> Store:

@@ -10,11 +10,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.model import ChatRow, DeliveryJob, DeliveryState, Followed, HeldAlert
+from bot.model import ChatRow, DeliveryJob, DeliveryState, EditState, Followed, HeldAlert
 from bot.store.chats import CHAT_COLS
 from bot.store.db import on_conflict_do_nothing, utcnow
 from bot.store.items import stored_item
-from bot.store.tables import chats, deliveries, feeds, items
+from bot.store.tables import chats, deliveries, feeds, items, story_edits
 
 PHRASE_PREFIX = "phrase:"  # how a followed phrase is kept in the deliveries.entities JSON column
 
@@ -22,6 +22,11 @@ PHRASE_PREFIX = "phrase:"  # how a followed phrase is kept in the deliveries.ent
 def _encode_followed(followed: Followed) -> tuple[str, str]:
     entities = sorted(followed.entities) + sorted(PHRASE_PREFIX + p for p in followed.phrases)
     return json.dumps(sorted(followed.watchlists)), json.dumps(entities)
+
+
+def requeue_values() -> dict[str, object]:
+    """A claimed edit whose worker died goes back at once: an edit shows the whole state, so redoing it is safe."""
+    return {"state": EditState.PENDING, "lease_until": None}
 
 
 def _decode_followed(watchlists: str, entities: str) -> Followed:
@@ -100,11 +105,14 @@ class DeliveryStore:
         return jobs
 
     async def mark(self, delivery_id: int, state: str, error: str | None = None,
-                            retry_at: datetime | None = None) -> None:
+                            retry_at: datetime | None = None, message_ref: str | None = None) -> None:
+        """``message_ref``: where a sent alert is (Telegram message_id, Slack "channel ts"), to edit it later."""
         values: dict[str, object] = {"state": state, "last_error": error[:1000] if error else None,
                                      "lease_until": None}
         if state == DeliveryState.SENT:
             values["sent_at"] = utcnow()
+            if message_ref is not None:
+                values["message_ref"] = message_ref
         if retry_at is not None:
             values["next_attempt_at"] = retry_at
         async with self.engine.begin() as conn:
@@ -156,6 +164,8 @@ class DeliveryStore:
                 deliveries.c.state == DeliveryState.DIGESTING, deliveries.c.lease_until < now).values(
                 state=DeliveryState.HELD, lease_until=None,
                 next_attempt_at=now + timedelta(seconds=unknown_outcome_delay)))
+            await conn.execute(update(story_edits).where(
+                story_edits.c.state == EditState.CLAIMED, story_edits.c.lease_until < now).values(**requeue_values()))
         return claimed.rowcount, sending.rowcount + digesting.rowcount
 
     async def requeue_interrupted(self, delay: float = 0.0) -> int:
@@ -171,6 +181,8 @@ class DeliveryStore:
             digesting = await conn.execute(update(deliveries).where(
                 deliveries.c.state == DeliveryState.DIGESTING).values(
                 state=DeliveryState.HELD, lease_until=None, next_attempt_at=now + timedelta(seconds=delay)))
+            await conn.execute(update(story_edits).where(story_edits.c.state == EditState.CLAIMED)
+                               .values(**requeue_values()))
             return claimed.rowcount + sending.rowcount + digesting.rowcount
 
     async def counts(self) -> dict[str, int]:

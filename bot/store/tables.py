@@ -123,9 +123,29 @@ deliveries = Table(
     Column("story_id", Integer),
     Column("urgent", Boolean, nullable=False, server_default="0"),
     Column("lease_until", DateTime),  # claimed (or sending) by a worker until then; expired → back to the pool
+    Column("message_ref", Text),  # where the sent alert is, to edit it: Telegram message_id, Slack "channel ts"
     UniqueConstraint("chat_id", "item_id", name="uq_deliveries_chat_item"),
     Index("ix_deliveries_state_next", "state", "next_attempt_at"),
     Index("ix_deliveries_chat_story", "chat_id", "story_id"),
+)
+
+# Edits of sent alerts when their story grows (issue 15): one row per delivery, so edits coalesce (the last
+# state wins). ``wanted`` counts the sources that joined; ``applied`` is the count the message shows.
+story_edits = Table(
+    "story_edits",
+    metadata,
+    Column("delivery_id", Integer, ForeignKey("deliveries.id", ondelete="CASCADE"), primary_key=True),
+    Column("story_id", Integer, nullable=False),
+    Column("state", String(16), nullable=False, server_default="pending"),  # idle | pending | claimed | done
+    Column("wanted", Integer, nullable=False, server_default="0"),
+    Column("applied", Integer, nullable=False, server_default="0"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("edits", Integer, nullable=False, server_default="0"),  # edits the platform accepted
+    Column("next_attempt_at", DateTime, nullable=False),  # never sooner than the coalescing interval after an edit
+    Column("lease_until", DateTime),
+    Column("last_error", Text),
+    Index("ix_story_edits_state_next", "state", "next_attempt_at"),
+    Index("ix_story_edits_story", "story_id"),
 )
 
 # Administrator notices (broken feed, works again, rules errors): an outbox like deliveries, so a 429 or a

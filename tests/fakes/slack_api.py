@@ -1,6 +1,7 @@
 """A fake Slack Web API on 127.0.0.1 for the real slack_sdk / slack-bolt clients.
 
-Serves auth.test, chat.postMessage, chat.postEphemeral, conversations.info, views.publish and a response_url
+Serves auth.test, chat.postMessage, chat.update (message_not_found for a deleted message, cant_update_message
+for one the bot may no longer edit), chat.postEphemeral, conversations.info, views.publish and a response_url
 endpoint; records every call; injects 429 with Retry-After and ``ok: false`` errors per channel. Also signs
 slash-command requests the way Slack does, for tests that post them to Rasad's HTTP endpoint.
 
@@ -137,6 +138,10 @@ class FakeSlack:
     failures: dict[str, deque] = field(default_factory=lambda: defaultdict(deque))  # channel → errors
     channels: dict[str, dict] = field(default_factory=dict)
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
+    messages: dict[tuple[str, str], dict] = field(default_factory=dict)  # (channel, ts) → the message as posted
+    updates: list[dict] = field(default_factory=list)  # chat.update calls that were accepted
+    deleted: set = field(default_factory=set)  # (channel, ts) deleted in the channel
+    uneditable: set = field(default_factory=set)  # (channel, ts) the workspace no longer lets the bot edit
     _runner: web.AppRunner | None = None
     port: int = 0
 
@@ -265,8 +270,28 @@ class FakeSlack:
             if len(params.get("text") or "") > MAX_TEXT:
                 return web.json_response({"ok": False, "error": "msg_too_long"})
             params["_ok"] = True
-            return web.json_response({"ok": True, "channel": channel, "ts": f"{time.time():.0f}.{next(self._ts):06d}",
+            ts = f"{time.time():.0f}.{next(self._ts):06d}"
+            if method == "chat.postMessage":
+                self.messages[(channel, ts)] = dict(params)
+            return web.json_response({"ok": True, "channel": channel, "ts": ts,
                                       "message": {"text": params.get("text", "")}})
+        if method == "chat.update":
+            key = (channel, params.get("ts"))
+            queue = self.failures.get(channel)
+            if queue:
+                failure = queue.popleft()
+                headers = {"Retry-After": str(failure["retry_after"])} if "retry_after" in failure else {}
+                return web.json_response(failure["body"], status=failure["status"], headers=headers)
+            if key in self.deleted or key not in self.messages:
+                return web.json_response({"ok": False, "error": "message_not_found"})
+            if key in self.uneditable:
+                return web.json_response({"ok": False, "error": "cant_update_message"})
+            if params.get("blocks") and (problem := blocks_problem(params["blocks"])):
+                return web.json_response({"ok": False, "error": "invalid_blocks", "errors": [problem]})
+            self.messages[key] = {**self.messages[key], **params}
+            self.updates.append(params)
+            return web.json_response({"ok": True, "channel": channel, "ts": params.get("ts"),
+                                      "text": params.get("text", "")})
         if method == "conversations.info":
             info = self.channels.get(channel, {"id": channel, "name": "syria-desk", "is_channel": True,
                                                "is_archived": False})

@@ -55,12 +55,16 @@ class FakeTelegram:
     _new_update: asyncio.Event | None = None
     _runner: web.AppRunner | None = None
     port: int = 0
+    _deleted: set = field(default_factory=set)
     _global_sends: deque = field(default_factory=deque)
     _chat_sends: dict[int, deque] = field(default_factory=lambda: defaultdict(deque))
     limit_hits: int = 0
     refused: list[Sent] = field(default_factory=list)  # messages refused with 400 as Telegram would (bad HTML, too long)
     answered: list[Sent] = field(default_factory=list)  # sends and edits answered ok (the limited methods)
     limited: list[Sent] = field(default_factory=list)  # sends and edits answered 429 by the limits
+    # the bot's messages as Telegram keeps them: (chat_id, message_id) → [text, sent at]; deleted ones are removed
+    messages: dict[tuple[int, int], list] = field(default_factory=dict)
+    edits: list[dict] = field(default_factory=list)  # editMessageText calls that changed a message
 
     # ------------------------------------------------------------ lifecycle
 
@@ -343,14 +347,38 @@ class FakeTelegram:
             return limited
         self.delivered.append(params)
         self.answered.append(Sent("sendMessage", params, time.monotonic()))
-        return self._message_result(params)
+        result = self._message_result(params)
+        self.messages[(chat_id, result["message_id"])] = [params.get("text", ""), time.time()]
+        return result
+
+    def delete_message(self, chat_id: int, message_id: int) -> None:
+        """The message was deleted in the chat: editing it answers "message to edit not found"."""
+        self.messages.pop((chat_id, message_id), None)
+        self._deleted.add((chat_id, message_id))
+
+    def age_message(self, chat_id: int, message_id: int, hours: float = 49) -> None:
+        """Pretend the message was sent ``hours`` ago (bots may not edit their messages after 48 h)."""
+        self.messages[(chat_id, message_id)][1] = time.time() - hours * 3600
 
     async def _m_editMessageText(self, params):
         if (refused := self._refuse("editMessageText", params)) is not None:
             return refused
+        key = (params.get("chat_id"), params.get("message_id"))
+        if key in self._deleted:
+            return {"ok": False, "error_code": 400, "description": "Bad Request: message to edit not found"}
+        known = self.messages.get(key)
+        if known is not None and time.time() - known[1] > 48 * 3600:
+            return {"ok": False, "error_code": 400, "description": "Bad Request: message can't be edited"}
+        if known is not None and known[0] == params.get("text") and not params.get("reply_markup"):
+            return {"ok": False, "error_code": 400, "description": "Bad Request: message is not modified: specified "
+                    "new message content and reply markup are exactly the same as a current content and reply "
+                    "markup of the message"}
         if (limited := self._limited("editMessageText", params)) is not None:
             return limited
         self.answered.append(Sent("editMessageText", params, time.monotonic()))
+        if known is not None:
+            known[0] = params.get("text", "")
+            self.edits.append(params)
         return self._message_result(params, {"message_id": params.get("message_id")})
 
     async def _m_sendDocument(self, params):
