@@ -131,6 +131,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "addfeed.usage": "Use /addfeed <http(s) url> [name].",
         "addfeed.bad_url": "That is not an http(s) URL.",
         "addfeed.done": "Feed #{id} added: {name}. It will be polled within a minute.",
+        "addfeed.unread": "It could not be read just now ({reason}); it is polled and retried like any feed, "
+                          "and /feeds shows how it does.",
         "addfeed.exists": "That feed is already polled (#{id}).",
         "addfeed.refused": "I will not poll that address: {reason}.",
         "delfeed.usage": "Use /delfeed <id> (see /feeds).",
@@ -313,6 +315,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "addfeed.usage": "استخدم /addfeed <رابط http(s)> [الاسم].",
         "addfeed.bad_url": "هذا ليس رابط http(s).",
         "addfeed.done": "أضيف المصدر #{id}: {name}. سيجلب خلال دقيقة.",
+        "addfeed.unread": "تعذرت قراءته الآن ({reason})؛ سيجلب ويعاد جلبه كأي مصدر، ويعرض /feeds حاله.",
         "addfeed.exists": "هذا المصدر متابع بالفعل (#{id}).",
         "addfeed.refused": "لن أجلب هذا العنوان: {reason}.",
         "delfeed.usage": "استخدم /delfeed <الرقم> (انظر /feeds).",

@@ -397,8 +397,10 @@ class Commands:
         name = parts[1].strip() if len(parts) > 1 else (default_name or parsed.netloc)
         if resolved is None:  # a URL typed in the chat: a web page offers the feeds it declares
             found = await self.sources.discover(url, self.allow_private_feeds)
-            if found.error:
+            if found.refused:
                 return Reply(t(lang, "addfeed.refused", reason=found.error), lang)
+            if found.error:  # unreachable now (DNS, timeout, HTTP error): added, and polled like any feed
+                return await self._add_one(lang, url, name, unread=found.error)
             if not found.is_feed:
                 if not found.feeds:
                     return Reply(t(lang, "addfeed.no_feed"), lang)
@@ -407,7 +409,7 @@ class Commands:
                                       enumerate(found.feeds[:8])])
         return await self._add_one(lang, url, name)
 
-    async def _add_one(self, lang: str, url: str, name: str) -> Reply:
+    async def _add_one(self, lang: str, url: str, name: str, unread: str | None = None) -> Reply:
         if not self.allow_private_feeds:
             try:
                 await check_public_url(url)
@@ -415,7 +417,10 @@ class Commands:
                 return Reply(t(lang, "addfeed.refused", reason=str(exc)), lang)
         feed_id, created = await self.store.feeds.add(url, name[:200])
         key = "addfeed.done" if created else "addfeed.exists"
-        return Reply(t(lang, key, id=feed_id, name=name), lang)
+        reply = t(lang, key, id=feed_id, name=name)
+        if unread is not None:
+            reply += "\n" + t(lang, "addfeed.unread", reason=unread[:200])
+        return Reply(reply, lang)
 
     async def _add_pack(self, lang: str, ident: str) -> Reply:
         sources = self.sources.pack(ident)

@@ -67,13 +67,14 @@ class Discovery:
     is_feed: bool = False  # the URL itself is a feed
     feeds: list[tuple[str, str]] = field(default_factory=list)  # (url, title) the page declares or common paths
     error: str | None = None  # the page could not be read (refused address, HTTP error, ...)
+    refused: bool = False  # the address itself is not allowed (a private or loopback host from chat)
 
 
 async def discover(client: httpx.AsyncClient, url: str, poll: PollConfig, guard: bool) -> Discovery:
     try:
         page = await fetch(client, url, poll, guard=guard)
     except FetchError as exc:
-        return Discovery(error=str(exc))
+        return Discovery(error=str(exc), refused=exc.kind in ("refused", "url", "unsupported"))
     if await asyncio.to_thread(looks_like_feed, page.content, page.headers):
         return Discovery(is_feed=True)
     charset = page.headers.get("content-type", "").partition("charset=")[2].split(";")[0].strip() or "utf-8"
