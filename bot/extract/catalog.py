@@ -7,7 +7,7 @@ each candidate hit; it does not grow with the number of aliases.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import ahocorasick
@@ -170,14 +170,14 @@ class Catalog:
             out.append((lil, Pattern(entity_id, None, True, True, True, weak, ambiguous=amb)))
         return out
 
-    def iter_hits(self, folded: str) -> Iterator[tuple[int, int, tuple[Pattern, ...]]]:
+    def iter_hits(self, folded: str) -> list[tuple[int, int, tuple[Pattern, ...]]]:
         """(start, end, patterns) in ``folded`` for every occurrence of a form that ends at a word edge (and, for a
         Latin or digit form, starts at one)."""
         if self.size == 0:
-            return
-        text = " " + word_spaced(folded) + " "
-        for last, (padded, lead, length, patterns, gap) in self._automaton.iter(text):
-            start = last - padded + 1 + lead - 1  # back to an index in ``folded`` (the text has a leading space)
-            if gap >= 0 and not GAP_MARKS.intersection(folded[start + gap:start + gap + 2]):
-                continue
-            yield start, start + length, patterns
+            return []
+        out = []
+        for last, (padded, lead, length, patterns, gap) in self._automaton.iter(" " + word_spaced(folded) + " "):
+            start = last - padded + lead  # back to an index in ``folded`` (the text has a leading space)
+            if gap < 0 or GAP_MARKS.intersection(folded[start + gap:start + gap + 2]):
+                out.append((start, start + length, patterns))
+        return out

@@ -26,7 +26,7 @@ def _word_start(text: str, index: int) -> int:
 
 
 def _start_ok(text: str, start: int, pattern: Pattern) -> bool:
-    if start == 0 or not is_word_char(text[start - 1]):
+    if start == 0 or text[start - 1] == " " or not is_word_char(text[start - 1]):
         return True
     if not pattern.arabic_start:
         return False
@@ -107,6 +107,8 @@ def _resolution_lists(catalog: Catalog, folded: str) -> list[tuple[int, int, str
 def _hit_ok(norm: Normalized, start: int, end: int, pattern: Pattern) -> bool:
     """A hit of an entity's form counts: as written (a cased form), at a word start or after proclitics,
     and, for a generic resolution form, in a context that names no other issuer."""
+    if pattern.cased is None and not pattern.weak and (start == 0 or norm.folded[start - 1] == " "):
+        return True  # the common case: a form at a word start, any case
     if pattern.cased is not None:
         hit = norm.cased[start:end]
         if hit != pattern.cased and hit != pattern.cased.upper():

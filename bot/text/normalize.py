@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -80,7 +81,33 @@ class _CharTable(dict[int, str]):
         return value
 
 
-_NORMALIZE_TABLE = _CharTable(_map_char)
+class _NormalizeTable(_CharTable):
+    """The normalization table; it also keeps the characters seen so far that do not give exactly one character
+    (dropped marks, ligatures): spans map back through them alone, found by one regular-expression search."""
+
+    def __init__(self) -> None:
+        super().__init__(_map_char)
+        self._uneven: set[str] = set()
+        self._uneven_pattern: tuple[int, re.Pattern[str] | None] = (0, None)
+
+    def __missing__(self, code: int) -> str:
+        value = _map_char(chr(code))
+        if len(value) != 1:
+            self._uneven.add(chr(code))  # before the table has it: a text translated with it finds it here
+        self[code] = value
+        return value
+
+    def uneven(self) -> re.Pattern[str] | None:
+        """A pattern of every character seen so far that does not map to exactly one character."""
+        size, pattern = self._uneven_pattern
+        if size != len(self._uneven):
+            chars = sorted(self._uneven)
+            pattern = re.compile("[" + "".join(re.escape(c) for c in chars) + "]") if chars else None
+            self._uneven_pattern = (len(chars), pattern)
+        return pattern
+
+
+_NORMALIZE_TABLE = _NormalizeTable()
 _FOLD_TABLE = _CharTable(_fold_char)
 _SPACE_RUNS = re.compile(" {2,}")
 
@@ -88,27 +115,52 @@ _SPACE_RUNS = re.compile(" {2,}")
 class Normalized:
     """Normalized text; for every normalized character, the index of the original one (computed when asked)."""
 
-    __slots__ = ("cased", "folded", "original", "_offsets")
+    __slots__ = ("cased", "folded", "original", "_offsets", "_mapped", "_shifts", "_uneven")
 
-    def __init__(self, cased: str, folded: str, original: str):
+    def __init__(self, cased: str, folded: str, original: str, mapped: str | None = None):
         self.cased = cased
         self.folded = folded
         self.original = original
+        self._mapped = mapped  # the original mapped character by character, before spaces are collapsed
         self._offsets: tuple[int, ...] | None = None
+        # found when a span is first asked: the runs of spaces collapsed and the characters that gave nothing or
+        # several (see _origin)
+        self._shifts: tuple[list[int], list[int]] | None = None
+        self._uneven: tuple[list[int], list[tuple[int, int, int]]] | None = None
 
     @property
     def offsets(self) -> tuple[int, ...]:
+        """The original index of every normalized character."""
         if self._offsets is None:
-            self._offsets = _offsets(self.original)
+            self._offsets = tuple(self._origin(i) for i in range(len(self.folded)))
         return self._offsets
+
+    def _origin(self, index: int) -> int:
+        """The original index of the normalized character at ``index``: through the collapsed runs of spaces
+        (normalized → mapped), then through the characters that did not give exactly one (mapped → original).
+        Both are found by C-speed searches; Python looks only at what they find."""
+        if self._shifts is None:
+            mapped = self._mapped if self._mapped is not None else self.original.translate(_NORMALIZE_TABLE)
+            self._mapped = mapped
+            self._shifts = _even_shifts(mapped)
+            self._uneven = _uneven_events(self.original)
+        starts, shifts = self._shifts
+        at = index + shifts[bisect_right(starts, index) - 1]  # index in ``mapped``
+        if self._uneven is None:
+            return at
+        positions, events = self._uneven
+        k = bisect_right(positions, at) - 1
+        if k < 0:
+            return at
+        origin, width, ahead = events[k]
+        return origin if at < positions[k] + width else at - ahead
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Original [start, end) of the normalized [start, end)."""
-        offsets = self.offsets
         if start >= end:
-            return (offsets[start] if start < len(offsets) else len(self.original),) * 2
-        o_start = offsets[start]
-        o_end = offsets[end - 1] + 1
+            return (self._origin(start) if start < len(self.folded) else len(self.original),) * 2
+        o_start = self._origin(start)
+        o_end = self._origin(end - 1) + 1
         # extend over characters dropped right after the last one (e.g. diacritics on it)
         while o_end < len(self.original) and _map_char(self.original[o_end]) == "" and not _is_mark_to_keep(
             self.original[o_end]
@@ -122,29 +174,47 @@ def _is_mark_to_keep(ch: str) -> bool:
     return ch in _IGNORED and ch != "\u0640"
 
 
-def _offsets(text: str) -> tuple[int, ...]:
-    """The same walk as normalize(), keeping the original index of every character it emits."""
-    offsets: list[int] = []
-    last_space = True  # drop leading space
-    for i, ch in enumerate(text):
-        mapped = _map_char(ch)
-        if not mapped:
-            continue
-        if mapped == " ":
-            if last_space:
-                continue
-            last_space = True
-        else:
-            last_space = False
-        offsets.extend([i] * len(mapped))
-    while offsets and _map_char(text[offsets[-1]]) == " ":  # trailing space, as normalize() strips it
-        offsets.pop()
-    return tuple(offsets)
+_SPACE_RUNS_INNER = re.compile("  +")
+
+
+def _even_shifts(mapped: str) -> tuple[list[int], list[int]]:
+    """Where the collapsing of spaces moves ``mapped`` (the text mapped character by character): the normalized
+    index where each stretch starts, and how far its characters stand from their index in ``mapped``. Leading and
+    trailing spaces go, and every space of a run but the first."""
+    lead = len(mapped) - len(mapped.lstrip(" "))
+    starts, shifts = [0], [lead]
+    dropped = lead
+    end_of_text = len(mapped.rstrip(" "))
+    for run in _SPACE_RUNS_INNER.finditer(mapped, lead, end_of_text):
+        first, end = run.start() + 1, run.end()
+        starts.append(first - dropped)
+        dropped += end - first
+        shifts.append(dropped)
+    return starts, shifts
+
+
+def _uneven_events(text: str) -> tuple[list[int], list[tuple[int, int, int]]] | None:
+    """Where ``text`` (already translated) has characters that give nothing or several: their indices in the
+    mapped text, and for each (original index, characters given, mapped minus original index after it)."""
+    pattern = _NORMALIZE_TABLE.uneven()
+    if pattern is None:
+        return None
+    positions: list[int] = []
+    events: list[tuple[int, int, int]] = []
+    ahead = 0  # mapped index minus original index so far
+    for found in pattern.finditer(text):
+        origin = found.start()
+        width = len(_map_char(found.group()))
+        positions.append(origin + ahead)
+        ahead += width - 1
+        events.append((origin, width, ahead))
+    return (positions, events) if events else None
 
 
 def normalize(text: str) -> Normalized:
-    cased = _SPACE_RUNS.sub(" ", text.translate(_NORMALIZE_TABLE)).strip(" ")
-    return Normalized(cased, cased.translate(_FOLD_TABLE), text)
+    mapped = text.translate(_NORMALIZE_TABLE)
+    cased = _SPACE_RUNS.sub(" ", mapped).strip(" ")
+    return Normalized(cased, cased.translate(_FOLD_TABLE), text, mapped)
 
 
 def normalize_key(text: str) -> str:
