@@ -53,7 +53,8 @@ class Application:
         self.adapters = {a.platform: a for a in adapters}
         self.dispatcher = Dispatcher(self.store, self.adapters, settings.delivery.max_attempts,
                                      unknown_outcome_delay=settings.delivery.unknown_outcome_delay,
-                                     lease=settings.delivery.lease, metrics=self.metrics)
+                                     lease=settings.delivery.lease, metrics=self.metrics,
+                                     edit_coalesce=settings.delivery.edit_coalesce)
         self.poller = Poller(self.store, settings.poll, self.client, self.rules, self.health, self.metrics,
                              self.notify_admins)
         self.jobs = Jobs(self.health)

@@ -124,6 +124,8 @@ class DeliveryConfig(_Strict):
     # a send whose outcome is unknown (timeout after sending; a process killed mid-send) is resent after this
     unknown_outcome_delay: float = Field(default=60, ge=0, le=3600)
     lease: float = Field(default=120, ge=1, le=3600)  # seconds a worker holds claimed deliveries
+    # seconds between two edits of one sent alert whose story grew (issue 15): the last state wins
+    edit_coalesce: float = Field(default=30, ge=0, le=3600)
 
 
 class Settings(_Strict):

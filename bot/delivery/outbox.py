@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -54,11 +53,9 @@ class Dispatcher:
 
     def __init__(self, store: Store, adapters: Mapping[str, Adapter], max_attempts: int,
                  concurrency: int = CONCURRENCY, unknown_outcome_delay: float = 60.0, lease: float = 120.0,
-                 metrics: Metrics | None = None, edit_coalesce: float | None = None):
+                 metrics: Metrics | None = None, edit_coalesce: float = 30.0):
         self.store = store
-        # seconds between two edits of one message (RASAD_EDIT_COALESCE in the environment, default 30)
-        self.edit_coalesce = edit_coalesce if edit_coalesce is not None else float(
-            os.environ.get("RASAD_EDIT_COALESCE", "30"))
+        self.edit_coalesce = edit_coalesce  # seconds between two edits of one message (delivery.edit_coalesce)
         self.edits: EditDispatcher | None = None
         self.lease = lease
         self.metrics = metrics

@@ -65,6 +65,7 @@ class FakeTelegram:
     # the bot's messages as Telegram keeps them: (chat_id, message_id) → [text, sent at]; deleted ones are removed
     messages: dict[tuple[int, int], list] = field(default_factory=dict)
     edits: list[dict] = field(default_factory=list)  # editMessageText calls that changed a message
+    edit_failures: dict[int, deque] = field(default_factory=lambda: defaultdict(deque))  # chat → edit errors
 
     # ------------------------------------------------------------ lifecycle
 
@@ -174,6 +175,10 @@ class FakeTelegram:
     def fail_next(self, chat_id: int, *errors: dict) -> None:
         """Queue error answers for the next sendMessage calls to this chat."""
         self.failures[chat_id].extend(errors)
+
+    def fail_next_edit(self, chat_id: int, *errors: dict) -> None:
+        """Queue error answers for the next editMessageText calls in this chat (e.g. 429 with retry_after)."""
+        self.edit_failures[chat_id].extend(errors)
 
     @staticmethod
     def too_many_requests(retry_after: int) -> dict:
@@ -361,6 +366,9 @@ class FakeTelegram:
         self.messages[(chat_id, message_id)][1] = time.time() - hours * 3600
 
     async def _m_editMessageText(self, params):
+        queue = self.edit_failures.get(params.get("chat_id"))
+        if queue:
+            return queue.popleft()
         if (refused := self._refuse("editMessageText", params)) is not None:
             return refused
         key = (params.get("chat_id"), params.get("message_id"))

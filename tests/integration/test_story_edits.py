@@ -46,8 +46,7 @@ async def _seed(url: str) -> None:
 async def _start(config, tmp_path, telegram: FakeTelegram, slack: FakeSlack):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "TELEGRAM_", "SLACK_"))}
     env.update(TELEGRAM_BOT_TOKEN=telegram.token, TELEGRAM_API_URL=telegram.base_url,
-               SLACK_BOT_TOKEN=slack.bot_token, SLACK_SIGNING_SECRET="secret", SLACK_API_URL=slack.api_url,
-               RASAD_EDIT_COALESCE="1")
+               SLACK_BOT_TOKEN=slack.bot_token, SLACK_SIGNING_SECRET="secret", SLACK_API_URL=slack.api_url)
     return await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "run", "--config", str(config),
                                                 cwd=tmp_path, env=env, stdout=asyncio.subprocess.DEVNULL,
                                                 stderr=asyncio.subprocess.DEVNULL)
@@ -69,7 +68,7 @@ async def test_five_feeds_one_message_per_chat_edited_to_five_sources_across_kil
     config = tmp_path / "config.yaml"
     config.write_text(
         f"database: sqlite+aiosqlite:///{db}\nrules: {RULES}\nfeeds:\n{feeds}"
-        "poll: {tick: 0.2, min_interval: 10}\ndelivery: {tick: 0.2, unknown_outcome_delay: 1}\n"
+        "poll: {tick: 0.2, min_interval: 10}\ndelivery: {tick: 0.2, unknown_outcome_delay: 1, edit_coalesce: 1}\n"
         f"telegram: {{poll_timeout: 1}}\nhttp: {{enabled: true, host: 127.0.0.1, port: {unused_tcp_port}}}\n",
         encoding="utf-8")
     proc = await _start(config, tmp_path, telegram, slack)
