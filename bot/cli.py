@@ -354,9 +354,9 @@ def build_parser() -> argparse.ArgumentParser:
     fcheck.add_argument("--stale-days", type=float, default=14, help="newest item older than this: stale")
     fsub.add_parser("stats", help="each feed's learned interval, push state and last items")
     fimport = fsub.add_parser("import", help="add the feeds of an OPML file (a report per line)")
-    fimport.add_argument("file")
+    fimport.add_argument("file", help="the OPML file (size-capped, no DTD)")
     fexport = fsub.add_parser("export", help="write the active feeds as OPML")
-    fexport.add_argument("file")
+    fexport.add_argument("file", help="the OPML file to write (- for standard output)")
     feeds.set_defaults(func=cmd_feeds)
     return parser
 

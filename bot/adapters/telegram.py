@@ -51,6 +51,7 @@ from bot.delivery.digest import Digest, DigestEntry, render_digest
 from bot.delivery.limits import TELEGRAM, RateLimiter, ReplyQueue
 from bot.delivery.sources import Also
 from bot.errors import DeliveryError
+from bot.feeds.opml import MAX_OPML_BYTES
 from bot.http.server import HttpServer
 from bot.model import Alert, StorySource
 from bot.store import AdvisoryLock
@@ -294,8 +295,9 @@ class TelegramAdapter:
             .connect_timeout(10).read_timeout(self._poll_timeout + 10).write_timeout(20).pool_timeout(10)
             .get_updates_read_timeout(self._poll_timeout + 10).concurrent_updates(ChatOrderedUpdates(8)).build()
         )
-        self.app.add_handler(MessageHandler(NEW_POSTS & filters.Document.ALL & filters.CaptionRegex(r"^/import"),
-                                            self._on_document))
+        self.app.add_handler(MessageHandler(
+            NEW_POSTS & filters.Document.ALL & (filters.CaptionRegex(r"^/(import|addfeed)\b")
+                                                | filters.Document.FileExtension("opml")), self._on_document))
         self.app.add_handler(MessageHandler(NEW_POSTS & filters.COMMAND, self._on_command))
         self.app.add_handler(CallbackQueryHandler(self._on_callback))
         self.app.add_error_handler(self._on_error)
@@ -489,7 +491,10 @@ class TelegramAdapter:
         message = update.effective_message
         document = message.document
         caller = self._caller(update)
-        _, mode = _command_args(message.caption or "/import")
+        command, mode = _command_args(message.caption or "/import")
+        if command == "addfeed" or (document.file_name or "").lower().endswith(".opml"):
+            await self._on_opml(update, context, caller)
+            return
         if (document.file_size or 0) > MAX_IMPORT_BYTES:  # refused by its declared size: never downloaded
             reply = await self._commands.import_too_large(caller)
             self._send_reply(update, reply, "answer to /import")
@@ -498,6 +503,19 @@ class TelegramAdapter:
         data = bytes(await file.download_as_bytearray())
         reply = await self._commands.import_file(caller, data, document.file_name or "import.yaml", mode)
         self._send_reply(update, reply, "answer to /import")
+
+    async def _on_opml(self, update: Update, context: ContextTypes.DEFAULT_TYPE, caller: Caller) -> None:
+        """An OPML file (a .opml name, or the caption /addfeed): bot administrators only, its size checked before
+        it is downloaded; a non-administrator's file is never downloaded."""
+        document = update.effective_message.document
+        size = document.file_size or 0
+        if not caller.is_bot_admin or size > MAX_OPML_BYTES:
+            reply = await self._commands.import_opml(caller, b"", declared_size=size)
+        else:
+            file = await context.bot.get_file(document.file_id)
+            data = bytes(await file.download_as_bytearray())
+            reply = await self._commands.import_opml(caller, data)
+        self._send_reply(update, reply, "answer to an OPML file")
 
     async def _on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query

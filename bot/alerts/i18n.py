@@ -162,6 +162,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "opml.refused": "line {line}: refused ({reason}) {url}",
         "opml.summary": "{added} added, {existing} already there, {refused} refused.",
         "opml.unreadable": "That file is not OPML I can read: {reason}",
+        "opml.more": "… and {count} more lines.",
+        "opml.reason_bad_url": "bad URL",
+        "opml.reason_not_http": "not an http(s) URL",
+        "opml.reason_private": "private address: {detail}",
+        "opml.reason_unresolved": "cannot resolve the host: {detail}",
         "admin.feed_broken": "⚠️ Feed «{name}» is broken after {failures} failures in a row ({error}). I will "
                              "keep trying it slowly and tell you when it recovers.\n{url}",
         "admin.feed_recovered": "✅ Feed «{name}» works again.\n{url}",
@@ -345,6 +350,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "opml.refused": "السطر {line}: رفض ({reason}) {url}",
         "opml.summary": "أضيف {added}، وكان موجودا {existing}، ورفض {refused}.",
         "opml.unreadable": "هذا الملف ليس OPML يمكنني قراءته: {reason}",
+        "opml.more": "… و{count} سطرا غيرها.",
+        "opml.reason_bad_url": "رابط غير صالح",
+        "opml.reason_not_http": "ليس رابط http(s)",
+        "opml.reason_private": "عنوان خاص: {detail}",
+        "opml.reason_unresolved": "تعذر العثور على المضيف: {detail}",
         "admin.feed_broken": "⚠️ المصدر «{name}» معطل بعد {failures} محاولات فاشلة متتالية ({error}). سأواصل "
                              "المحاولة على مهل وأبلغك عندما يعود للعمل.\n{url}",
         "admin.feed_recovered": "✅ عاد المصدر «{name}» إلى العمل.\n{url}",

@@ -17,6 +17,8 @@ from bot.commands.transfer import MAX_IMPORT_BYTES, export_subscriptions, import
 from bot.delivery.digest import next_digest_at, parse_hhmm, valid_zone
 from bot.extract.matcher import Matcher
 from bot.feeds.guard import UnsafeURL, check_public_url
+from bot.feeds.opml import MAX_OPML_BYTES, OPMLError, import_outlines, parse_opml
+from bot.feeds.opml import report as opml_report
 from bot.feeds.sources import FeedSources
 from bot.model import ChatRow, SubscriptionKind, Target
 from bot.store import Store
@@ -447,6 +449,21 @@ class Commands:
             return Reply(t(lang, "addfeed.no_feed"), lang)
         feed_url, title = found.feeds[int(index)]
         return await self._add_one(lang, feed_url, title or urlparse(feed_url).netloc)
+
+    async def import_opml(self, caller: Caller, data: bytes, declared_size: int = 0) -> Reply:
+        """An OPML file sent by a bot administrator: each outline through /addfeed's checks (the SSRF guard unless
+        poll.allow_private), a report per line. ``declared_size`` over the cap: refused before any download."""
+        lang = (await self.chat_for(caller)).language
+        if not caller.is_bot_admin:
+            return Reply(t(lang, "admin.only_bot_admins"), lang)
+        if declared_size > MAX_OPML_BYTES:
+            return Reply(t(lang, "opml.unreadable", reason=f"> {MAX_OPML_BYTES // 1024} KiB"), lang)
+        try:
+            outlines = await asyncio.to_thread(parse_opml, data)
+        except OPMLError as exc:
+            return Reply(t(lang, "opml.unreadable", reason=str(exc)[:300]), lang)
+        lines = await import_outlines(self.store.feeds, outlines, self.allow_private_feeds)
+        return Reply("\n".join(opml_report(lines, lang)), lang)
 
     async def cmd_delfeed(self, caller, chat, args) -> Reply:
         lang = chat.language

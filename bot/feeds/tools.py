@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from bot.config import Settings
@@ -64,6 +65,77 @@ async def stats(settings: Settings, out: TextIO = sys.stdout) -> int:
     return 0
 
 
+def _read_capped(path: str) -> bytes:
+    """The file's bytes, refused by its size before it is read (and read no further than the cap)."""
+    from bot.feeds.opml import MAX_OPML_BYTES, OPMLError
+
+    with open(path, "rb") as handle:  # noqa: PTH123 - a user's path, read once
+        data = handle.read(MAX_OPML_BYTES + 1)
+    if len(data) > MAX_OPML_BYTES:
+        raise OPMLError(f"larger than {MAX_OPML_BYTES // 1024} KiB")
+    return data
+
+
+async def import_opml(settings: Settings, path: str, out: TextIO = sys.stdout) -> int:
+    """``rasad feeds import FILE.opml``: FILE:LINE: added / already there / refused (why). Exit 1 when the file
+    cannot be read or any outline was refused."""
+    from bot.feeds.opml import OPMLError, import_outlines, parse_opml, reason_text
+    from bot.store import Store
+
+    try:
+        outlines = parse_opml(_read_capped(path))
+    except OSError as exc:
+        print(f"{path}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except OPMLError as exc:
+        print(f"{path}: not OPML I can read: {exc}", file=sys.stderr)
+        return 1
+    store = Store(settings.database)
+    try:
+        await store.migrate()
+        lines = await import_outlines(store.feeds, outlines, settings.poll.allow_private)
+    finally:
+        await store.close()
+    for line in lines:
+        if line.status == "refused":
+            print(f"{path}:{line.line}: refused ({reason_text(line, 'en')}) {line.url}", file=out)
+        else:
+            what = "added" if line.status == "added" else "already there"
+            print(f"{path}:{line.line}: {what} #{line.feed_id} {line.name} <{line.url}>", file=out)
+    refused = sum(line.status == "refused" for line in lines)
+    print(f"{len(lines) - refused} feeds polled ({sum(line.status == 'added' for line in lines)} added), "
+          f"{refused} refused", file=out)
+    return 1 if refused else 0
+
+
+def _write(path: str, content: bytes) -> None:
+    Path(path).write_bytes(content)
+
+
+async def export_opml(settings: Settings, path: str, out: TextIO = sys.stdout) -> int:
+    """``rasad feeds export FILE.opml`` (``-``: standard output): every active feed."""
+    from bot.feeds.opml import export_opml as render
+    from bot.store import Store
+
+    store = Store(settings.database)
+    try:
+        await store.migrate()
+        feeds = await store.feeds.all()
+    finally:
+        await store.close()
+    content = render(feeds)
+    if path == "-":
+        out.write(content.decode("utf-8"))
+        return 0
+    try:
+        _write(path, content)
+    except OSError as exc:
+        print(f"{path}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {len(feeds)} feeds to {path}", file=out)
+    return 0
+
+
 async def run(settings: Settings, args: object) -> int:
     action = getattr(args, "feeds_command", "")
     if action == "stats":
@@ -71,5 +143,9 @@ async def run(settings: Settings, args: object) -> int:
     if action == "check":
         return await check(settings, bool(getattr(args, "directory", False)), bool(getattr(args, "json", False)),
                            float(getattr(args, "stale_days", 14)))
+    if action == "import":
+        return await import_opml(settings, str(getattr(args, "file", "")))
+    if action == "export":
+        return await export_opml(settings, str(getattr(args, "file", "")))
     print(f"rasad feeds {action}: not available", file=sys.stderr)
     return 2

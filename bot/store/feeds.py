@@ -113,8 +113,8 @@ class FeedStore:
         async with self.engine.begin() as conn:
             await conn.execute(update(feeds).where(feeds.c.id == feed_id).values(**values))
 
-    async def add(self, url: str, name: str, source: str = "chat") -> tuple[int, bool]:
-        """(feed id, created). A feed that exists is re-activated."""
+    async def add(self, url: str, name: str, source: str = "chat", language: str | None = None) -> tuple[int, bool]:
+        """(feed id, created). A feed that exists is re-activated (its name and language kept)."""
         now = utcnow()
         async with self.engine.begin() as conn:
             row = (await conn.execute(select(feeds.c.id, feeds.c.active).where(feeds.c.url == url))).first()
@@ -122,7 +122,8 @@ class FeedStore:
                 await conn.execute(update(feeds).where(feeds.c.id == row.id).values(active=True, next_check_at=now))
                 return row.id, not row.active
             result = await conn.execute(insert(feeds).values(
-                url=url, name=name, source=source, active=True, next_check_at=now, created_at=now))
+                url=url, name=name, source=source, language=language, active=True, next_check_at=now,
+                created_at=now))
             key = result.inserted_primary_key
             if key is None:  # pragma: no cover - a single-row INSERT always reports its primary key
                 raise RuntimeError(f"the database gave no id for the new feed {url}")
