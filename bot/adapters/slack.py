@@ -203,7 +203,9 @@ def _reply_blocks(reply: Reply, origin: str) -> list[dict] | None:
         return None
     elements = []
     for i, button in enumerate(b for row in reply.buttons for b in row):
-        value = f"{button.data}|{origin}" if button.data == "w:p" else button.data
+        # a button that needs its command's words carries them: Slack has no reply_to_message to read them from
+        # (w:p: the free words of /watch; af:<n>: the page /addfeed discovered feeds on)
+        value = f"{button.data}|{origin}" if button.data == "w:p" or button.data.startswith("af:") else button.data
         elements.append({"type": "button", "action_id": f"rasad_choice_{i}", "value": value[:2000],
                          "text": _plain(_fitted(clean(button.label), MAX_BUTTON, feed_plain))})
     text = _fitted(reply.text, MAX_SECTION, lambda x: reply_mrkdwn(x, reply.language))
