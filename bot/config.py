@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,6 +132,8 @@ class DeliveryConfig(_Strict):
 class Settings(_Strict):
     database: str = DEFAULT_DATABASE
     rules: str = "rules/"
+    # the compiled rules cached by content hash; None: $XDG_CACHE_HOME/rasad (~/.cache/rasad); "": no cache
+    rules_cache: str | None = None
     sources: str | None = None  # the source directory; default: the shipped sources/directory.yaml
     rsshub: str | None = None  # an RSSHub instance (https://rsshub.example.org) for `route:` feeds
     feeds: list[FeedConfig] = Field(default_factory=list)
@@ -170,6 +173,12 @@ class Settings(_Strict):
     @property
     def rules_dir(self) -> Path:
         return self.resolve_path(self.rules)
+
+    @property
+    def rules_cache_dir(self) -> Path | None:
+        if self.rules_cache is None:
+            return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rasad"
+        return self.resolve_path(self.rules_cache) if self.rules_cache else None
 
     def resolve_path(self, value: str) -> Path:
         path = Path(value).expanduser()
@@ -254,6 +263,40 @@ def _interval_warnings(settings: Settings, doc: YMap | None, file: str) -> list[
     return out
 
 
+_HUB_LINK = re.compile(rb"""<(?:atom:)?link\b[^>]*\brel\s*=\s*["']?hub\b""", re.I)
+HUB_SNIFF_BYTES = 65536
+
+
+def _declares_hub(path: Path) -> bool:
+    """A local feed file whose start declares a WebSub hub (``<atom:link rel="hub">``); unreadable: no."""
+    try:
+        with path.open("rb") as handle:
+            return _HUB_LINK.search(handle.read(HUB_SNIFF_BYTES)) is not None
+    except OSError:
+        return False
+
+
+def _websub_warnings(settings: Settings, doc: YMap | None, file: str) -> list[str]:
+    """Cheap, offline: WebSub settings or a local feed declaring a hub, while no ``http.public_url`` lets a hub
+    reach this bot (remote feeds' hubs are shown live by ``rasad feeds check``)."""
+    if settings.http.public_url:
+        return []
+    out = []
+    poll_node = doc.get("poll") if isinstance(doc, YMap) else None
+    for key in ("push_interval", "websub_lease"):
+        if isinstance(poll_node, YMap) and key in poll_node:
+            out.append(f"{file}:{key_line(poll_node, key, 1)}: warning: poll.{key} is set but http.public_url is "
+                       "not: no WebSub hub can push to this bot, every feed is polled")
+    feed_nodes = doc.get("feeds") if isinstance(doc, YMap) else None
+    for i, feed in enumerate(settings.feeds):
+        if feed.url and "://" not in feed.url and _declares_hub(settings.resolve_path(feed.url)):
+            node = feed_nodes[i] if isinstance(feed_nodes, list) and i < len(feed_nodes) else None
+            out.append(f"{file}:{key_line(node, 'url', key_line(doc, 'feeds', 1))}: warning: feeds.{i} (feed "
+                       f"{feed.name!r}) declares a WebSub hub, but http.public_url is not set: it is polled, "
+                       "not pushed")
+    return out
+
+
 def load_settings(path: str | Path | None, env: Mapping[str, str] | None = None) -> Settings:
     """Read config.yaml (or defaults when ``path`` is None) and apply the environment."""
     path = None if path is None else Path(path)
@@ -274,7 +317,7 @@ def _read_settings(path: Path) -> Settings:
         settings = Settings.model_validate({**raw, "base_dir": base_dir})
     except ValidationError as exc:
         raise ConfigError([f"{file}:{line}: {msg}" for line, msg in validation_errors(exc, doc, 1)]) from None
-    settings._warnings = _interval_warnings(settings, doc, file)
+    settings._warnings = _interval_warnings(settings, doc, file) + _websub_warnings(settings, doc, file)
     _check_feed_sources(settings, doc, file)
     return settings
 

@@ -34,6 +34,10 @@ async def check(settings: Settings, directory: bool, as_json: bool, stale_days: 
             print(json.dumps(row.as_json(), ensure_ascii=False), file=out)
     else:
         print(table(rows), file=out)
+    hubs = [r for r in rows if r.hub]
+    if hubs and not settings.http.public_url:
+        print(f"warning: {len(hubs)} feed(s) declare a WebSub hub, but http.public_url is not set: they are polled, "
+              "not pushed", file=sys.stderr)
     return 0 if rows and all(r.verdict == "ok" for r in rows) else 1
 
 

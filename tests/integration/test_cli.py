@@ -38,7 +38,7 @@ def test_check_reports_config_errors_with_lines(tmp_path):
     assert result.returncode == 1
     out = result.stdout
     assert "config.yaml:5: feeds.0.interval:" in out
-    assert "config.yaml:6: feeds.1.name: Field required" in out
+    assert "config.yaml:6: feeds.1: a feed given by url needs a name" in out
     assert "config.yaml:7: colsole: unknown key" in out
 
 

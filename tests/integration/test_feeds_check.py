@@ -57,5 +57,13 @@ async def test_cli_exit_code_and_json(tmp_path, capsys):
         code = await asyncio.to_thread(main, ["feeds", "--config", str(config), "check"])
         out = capsys.readouterr().out
         assert code == 1 and "broken" in out and "1 ok, 0 stale, 0 moved, 1 broken" in out
+        # a feed that declares a WebSub hub while http.public_url is not set: said, since it will only be polled
+        config.write_text(f"feeds:\n  - name: H\n    url: {server.url('/hub.xml')}\n", encoding="utf-8")
+        code = await asyncio.to_thread(main, ["feeds", "--config", str(config), "check"])
+        assert code == 0 and "1 feed(s) declare a WebSub hub, but http.public_url is not set" in capsys.readouterr().err
+        config.write_text(f"feeds:\n  - name: H\n    url: {server.url('/hub.xml')}\n"
+                          "http:\n  public_url: https://bot.example.org\n", encoding="utf-8")
+        code = await asyncio.to_thread(main, ["feeds", "--config", str(config), "check"])
+        assert code == 0 and "WebSub" not in capsys.readouterr().err
     finally:
         await server.stop()
