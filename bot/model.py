@@ -98,6 +98,7 @@ class Alert:
     link: str
     published: datetime | None = None
     urgent: bool = False
+    story_id: int | None = None  # the story the alert opens: its "Sources" button and /story <id> (issue 15)
 
 
 # ---------------------------------------------------------------- what the store keeps (rows and states)
@@ -209,6 +210,7 @@ class DeliveryJob:
     followed: Followed
     created_at: datetime | None = None
     lease_until: datetime | None = None  # this claim's lease: also its token (start_sending checks it)
+    story_id: int | None = None  # the story this alert opens (its first item's id)
 
 
 @dataclass(frozen=True)

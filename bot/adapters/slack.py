@@ -145,7 +145,19 @@ def render_blocks(alert: Alert) -> list[dict]:
     link = _rtl(mrkdwn_link(alert.link, label), lang) if slack_url(alert.link) else ""
     if link and len(link) <= MAX_SECTION:  # a link too long once encoded is left out; the alert still goes
         blocks.append({"type": "section", "text": _mrkdwn(link)})
-    return blocks[:50]
+    return [*blocks[:49], *sources_button(alert)]
+
+
+STORY_ACTION = "rasad_story"  # the "Sources · #<id>" button under an alert: an ephemeral list of the story's sources
+
+
+def sources_button(alert: Alert) -> list[dict]:
+    if alert.story_id is None:
+        return []
+    label = t(alert.language, "alert.sources_button", id=alert.story_id)
+    return [{"type": "actions", "block_id": STORY_ACTION, "elements": [
+        {"type": "button", "action_id": STORY_ACTION, "value": str(alert.story_id),
+         "text": {"type": "plain_text", "text": label[:75]}}]}]
 
 
 def render_also_mrkdwn(also: Also, lang: str, links: bool = True) -> str:
@@ -165,7 +177,10 @@ def render_edited_blocks(alert: Alert, also: Also) -> list[dict]:
     line = render_also_mrkdwn(also, alert.language)
     if len(line) > MAX_SECTION:
         line = render_also_mrkdwn(also, alert.language, links=False)
-    return [*render_blocks(alert)[:49], {"type": "context", "elements": [_mrkdwn(line)]}]
+    blocks = render_blocks(alert)
+    button = blocks[-1:] if blocks and blocks[-1].get("block_id") == STORY_ACTION else []
+    body = blocks[:-1] if button else blocks
+    return [*body[:49 - len(button)], {"type": "context", "elements": [_mrkdwn(line)]}, *button]
 
 
 def _fallback(alert: Alert) -> str:
@@ -245,6 +260,7 @@ class SlackAdapter:
                             request_verification_enabled=not socket_mode, process_before_response=True)
         self.app.command("/rasad")(self._on_command)
         self.app.action(re.compile(r"^rasad_choice_\d+$"))(self._on_action)
+        self.app.action(STORY_ACTION)(self._on_sources)
         self.app.event("app_home_opened")(self._on_home)
         self._socket = None
         if not socket_mode:
@@ -385,6 +401,17 @@ class SlackAdapter:
         if reply is not None:
             self._respond(respond, channel or user, "answer to a button", replace_original=True,
                           response_type="ephemeral", text=reply_mrkdwn(reply.text, reply.language))
+
+    async def _on_sources(self, ack, body, respond) -> None:
+        """An alert's "Sources" button: /rasad story <id> as an ephemeral message to whoever pressed it (the alert
+        itself is left as it is)."""
+        await ack()
+        action = (body.get("actions") or [{}])[0]
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
+        user = (body.get("user") or {}).get("id", "")
+        reply = await self._commands.dispatch(self._caller(channel, user, None), "story", action.get("value") or "")
+        self._respond(respond, channel or user, "answer to a Sources button", replace_original=False,
+                      response_type="ephemeral", text=reply_mrkdwn(reply.text, reply.language))
 
     def _respond(self, respond, channel: str, what: str, **message) -> None:
         """Answers go through response_url (one use per command or button, well within Slack's five in 30

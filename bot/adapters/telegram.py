@@ -250,6 +250,17 @@ def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
                                  for row in reply.buttons])
 
 
+STORY_BUTTON = "story:"  # callback data of an alert's "Sources" button: story:<id>
+
+
+def sources_keyboard(alert: Alert) -> InlineKeyboardMarkup | None:
+    """The "Sources · #<id>" button under an alert: anyone in the chat may press it (the list is a new message)."""
+    if alert.story_id is None:
+        return None
+    label = t(alert.language, "alert.sources_button", id=alert.story_id)
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=f"{STORY_BUTTON}{alert.story_id}")]])
+
+
 def _command_args(text: str) -> tuple[str, str]:
     head, _, rest = text.strip().partition(" ")
     return head[1:].split("@", 1)[0].lower(), rest.strip()
@@ -369,6 +380,7 @@ class TelegramAdapter:
         try:
             message = await self.app.bot.send_message(
                 chat_id=int(address), text=render_html(alert), parse_mode=ParseMode.HTML,
+                reply_markup=sources_keyboard(alert),
                 link_preview_options=LinkPreviewOptions(is_disabled=not self._link_previews))
         except RetryAfter as exc:
             retry = exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds") else exc.retry_after
@@ -392,7 +404,7 @@ class TelegramAdapter:
         try:
             await self.app.bot.edit_message_text(
                 chat_id=int(address), message_id=int(message_ref), text=render_edited(alert, also),
-                parse_mode=ParseMode.HTML,
+                parse_mode=ParseMode.HTML, reply_markup=sources_keyboard(alert),  # kept: an edit without it drops it
                 link_preview_options=LinkPreviewOptions(is_disabled=not self._link_previews))
         except RetryAfter as exc:
             retry = exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds") else exc.retry_after
@@ -523,6 +535,9 @@ class TelegramAdapter:
             await query.answer()
         except TelegramError as exc:
             log.info("telegram: callback query %s not answered: %s", query.id, exc)
+        if (query.data or "").startswith(STORY_BUTTON) and query.message is not None:
+            await self._on_sources(update, query.data[len(STORY_BUTTON):])
+            return
         origin = query.message.reply_to_message if query.message else None
         origin_args = _command_args(origin.text)[1] if origin is not None and origin.text else ""
         reply = await self._commands.callback(self._caller(update), query.data or "", origin_args)
@@ -530,6 +545,12 @@ class TelegramAdapter:
             return
         self._queue(update.effective_chat, lambda: query.edit_message_text(
             render_reply(reply), parse_mode=ParseMode.HTML, reply_markup=_keyboard(reply)), "answer to a button")
+
+    async def _on_sources(self, update: Update, story_id: str) -> None:
+        """An alert's "Sources" button: /story <id> answered as a new message quoting the alert (never an edit of
+        the alert itself), whoever pressed it."""
+        reply = await self._commands.dispatch(self._caller(update), "story", story_id)
+        self._send_reply(update, reply, "answer to a Sources button")
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A command whose handling failed still gets an answer (queued like every reply)."""

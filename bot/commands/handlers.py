@@ -15,6 +15,7 @@ from bot.commands.resolve import Resolver
 from bot.commands.table import BY_NAME, Who, help_text
 from bot.commands.transfer import MAX_IMPORT_BYTES, export_subscriptions, import_subscriptions
 from bot.delivery.digest import next_digest_at, parse_hhmm, valid_zone
+from bot.delivery.story import parse_story_id, story_text
 from bot.extract.matcher import Matcher
 from bot.feeds.guard import UnsafeURL, check_public_url
 from bot.feeds.opml import MAX_OPML_BYTES, OPMLError, import_outlines, parse_opml
@@ -309,6 +310,17 @@ class Commands:
             values["next_digest_at"] = next_digest_at(chat.digest, chat.digest_time, name, utcnow())
         await self.store.chats.update(chat.id, **values)
         return Reply(t(lang, "tz.done", tz=name), lang)
+
+    async def cmd_story(self, caller, chat, args) -> Reply:
+        """Every source of a story with its time and link (issue 15); the alert's "Sources" button runs it too."""
+        lang = chat.language
+        story_id = parse_story_id(args)
+        if story_id is None:
+            return Reply(t(lang, "story.usage"), lang)
+        sources = await self.store.edits.sources(story_id)
+        if not sources:
+            return Reply(t(lang, "story.not_found", id=story_id), lang)
+        return Reply(story_text(story_id, sources, lang), lang)
 
     async def cmd_status(self, caller, chat, args) -> Reply:
         lang = chat.language

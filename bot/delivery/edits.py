@@ -7,6 +7,7 @@ Edits are paced by the platform's limiter like sends (they count against Telegra
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -44,8 +45,9 @@ def edit_alert_for(job: EditJob, matcher: Matcher) -> Alert:
     phrases = list(job.followed.phrases)
     if (wanted or phrases) and not watchlists:
         mentions = tuple(m for m in mentions if m.entity_id in wanted) or (() if phrases else mentions)
-    return compose_alert(job.stored.item, mentions, watchlists, matcher.entities, job.chat.language,
-                         phrases=phrases)
+    alert = compose_alert(job.stored.item, mentions, watchlists, matcher.entities, job.chat.language,
+                          phrases=phrases)
+    return dataclasses.replace(alert, story_id=job.story_id)  # the same "Sources" button as when sent
 
 
 class EditDispatcher:

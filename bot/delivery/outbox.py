@@ -7,6 +7,7 @@ allowed yet is given back untried with the time it may go, so one slow chat neve
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -133,8 +134,9 @@ def alert_for(job: DeliveryJob, matcher: Matcher) -> Alert:
     phrases = list(job.followed.phrases)
     if (wanted or phrases) and not watchlists:  # followed as single entities or words: show those
         mentions = tuple(m for m in mentions if m.entity_id in wanted) or (() if phrases else mentions)
-    return compose_alert(job.stored.item, mentions, watchlists, matcher.entities, job.chat.language,
-                         phrases=phrases)
+    alert = compose_alert(job.stored.item, mentions, watchlists, matcher.entities, job.chat.language,
+                          phrases=phrases)
+    return dataclasses.replace(alert, story_id=job.story_id or job.stored.id)
 
 
 class _Send:

@@ -74,7 +74,7 @@ class DeliveryStore:
             select(
                 deliveries.c.id.label("delivery_id"), deliveries.c.attempts, deliveries.c.watchlists.label("d_wl"),
                 deliveries.c.entities.label("d_ent"), deliveries.c.created_at.label("d_created"),
-                chats.c.id.label("chat_id"), chats.c.platform, chats.c.address,
+                deliveries.c.story_id.label("d_story"), chats.c.id.label("chat_id"), chats.c.platform, chats.c.address,
                 chats.c.language.label("chat_language"), chats.c.active, chats.c.muted_until, chats.c.chat_type,
                 items.c.id, items.c.key, items.c.title, items.c.summary, items.c.link, items.c.published_at,
                 items.c.language, items.c.mentions, items.c.watchlists, feeds.c.name.label("feed_name"),
@@ -101,7 +101,8 @@ class DeliveryStore:
                 chat = ChatRow(row.chat_id, row.platform, row.address, row.chat_language, row.active, row.muted_until,
                                row.chat_type)  # the digest fields are not needed to send one alert
                 jobs.append(DeliveryJob(row.delivery_id, row.attempts + 1, chat, stored_item(row, row.feed_name),
-                                        _decode_followed(row.d_wl, row.d_ent), row.d_created, lease_until))
+                                        _decode_followed(row.d_wl, row.d_ent), row.d_created, lease_until,
+                                        row.d_story or row.id))
         return jobs
 
     async def mark(self, delivery_id: int, state: str, error: str | None = None,

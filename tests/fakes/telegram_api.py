@@ -62,7 +62,7 @@ class FakeTelegram:
     refused: list[Sent] = field(default_factory=list)  # messages refused with 400 as Telegram would (bad HTML, too long)
     answered: list[Sent] = field(default_factory=list)  # sends and edits answered ok (the limited methods)
     limited: list[Sent] = field(default_factory=list)  # sends and edits answered 429 by the limits
-    # the bot's messages as Telegram keeps them: (chat_id, message_id) → [text, sent at]; deleted ones are removed
+    # the bot's messages as Telegram keeps them: (chat_id, message_id) → [text, sent at, reply_markup]
     messages: dict[tuple[int, int], list] = field(default_factory=dict)
     edits: list[dict] = field(default_factory=list)  # editMessageText calls that changed a message
     edit_failures: dict[int, deque] = field(default_factory=lambda: defaultdict(deque))  # chat → edit errors
@@ -353,7 +353,8 @@ class FakeTelegram:
         self.delivered.append(params)
         self.answered.append(Sent("sendMessage", params, time.monotonic()))
         result = self._message_result(params)
-        self.messages[(chat_id, result["message_id"])] = [params.get("text", ""), time.time()]
+        self.messages[(chat_id, result["message_id"])] = [params.get("text", ""), time.time(),
+                                                          params.get("reply_markup")]
         return result
 
     def delete_message(self, chat_id: int, message_id: int) -> None:
@@ -377,7 +378,7 @@ class FakeTelegram:
         known = self.messages.get(key)
         if known is not None and time.time() - known[1] > 48 * 3600:
             return {"ok": False, "error_code": 400, "description": "Bad Request: message can't be edited"}
-        if known is not None and known[0] == params.get("text") and not params.get("reply_markup"):
+        if known is not None and known[0] == params.get("text") and known[2] == params.get("reply_markup"):
             return {"ok": False, "error_code": 400, "description": "Bad Request: message is not modified: specified "
                     "new message content and reply markup are exactly the same as a current content and reply "
                     "markup of the message"}
@@ -385,7 +386,7 @@ class FakeTelegram:
             return limited
         self.answered.append(Sent("editMessageText", params, time.monotonic()))
         if known is not None:
-            known[0] = params.get("text", "")
+            known[0], known[2] = params.get("text", ""), params.get("reply_markup")
             self.edits.append(params)
         return self._message_result(params, {"message_id": params.get("message_id")})
 

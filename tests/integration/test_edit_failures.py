@@ -33,14 +33,14 @@ def _feed(n: int, with_item: bool) -> str:
 class Story:
     """Rasad with three feeds, one Telegram chat and one Slack channel following the Caesar Act."""
 
-    def __init__(self, tmp_path, telegram: FakeTelegram, slack: FakeSlack):
+    def __init__(self, tmp_path, telegram: FakeTelegram, slack: FakeSlack, names: tuple[str, ...] = FEEDS):
         self.telegram, self.slack = telegram, slack
-        self.paths = [tmp_path / f"f{n}.xml" for n in range(len(FEEDS))]
+        self.paths = [tmp_path / f"f{n}.xml" for n in range(len(names))]
         for n, path in enumerate(self.paths):
             path.write_text(_feed(n, n == 0), encoding="utf-8")
         settings = Settings(
             database=f"sqlite+aiosqlite:///{tmp_path}/edits.db", rules=str(RULES),
-            feeds=[FeedConfig(name=name, url=str(p)) for name, p in zip(FEEDS, self.paths, strict=True)],
+            feeds=[FeedConfig(name=name, url=str(p)) for name, p in zip(names, self.paths, strict=True)],
             poll=PollConfig(interval=60), delivery=DeliveryConfig(edit_coalesce=0),
             telegram=TelegramConfig(api_url=telegram.base_url, poll_timeout=1),
             slack=SlackConfig(api_url=slack.api_url), http={"host": "127.0.0.1", "port": 0},
@@ -58,7 +58,7 @@ class Story:
         return self
 
     def alerts(self) -> list[tuple[int, int]]:
-        return [k for k, (text, _) in self.telegram.messages.items() if k[0] == CHAT and TITLE in text]
+        return [k for k, (text, *_) in self.telegram.messages.items() if k[0] == CHAT and TITLE in text]
 
     def slack_ts(self) -> tuple[str, str]:
         return next(k for k in self.slack.messages if k[0] == CHANNEL)
