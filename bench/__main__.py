@@ -10,9 +10,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import fanout, latency, matching, pipeline, polling, replies
+from bench import fanout, latency, matching, pipeline, polling, replies, rules
 
-BENCHMARKS = {"matching": matching, "pipeline": pipeline, "poll_cycle": polling, "fanout": fanout,
+BENCHMARKS = {"matching": matching, "rules": rules, "pipeline": pipeline, "poll_cycle": polling, "fanout": fanout,
               "latency": latency, "replies": replies}
 
 
@@ -35,6 +35,17 @@ def table(results: list[dict]) -> str:
             lines.append(f"  largest/smallest: {r['ratio_largest_to_smallest']:.2f} (target ≤ {r['target_ratio']})"
                          + (f"; at 10k vs regex: {r['speedup_vs_regex_at_10k']:,.0f}× (target ≥ 100×)"
                             if r.get("speedup_vs_regex_at_10k") else ""))
+        elif name == "rules":
+            lines.append("rules load + compile (s): fresh build / cache miss (build + write) / cache hit; reload stall")
+            for row in r["rows"]:
+                lines.append(f"  {row['rules']:>16} ({row['aliases']:,} forms): fresh {row['fresh_s']:.3f}, miss "
+                             f"{row['cache_miss_s']:.3f}, hit {row['cache_hit_s']:.3f}; reload: before "
+                             f"{row['old_reload_s']:.2f} s, stall {row['old_reload_stall_ms']:,.0f} ms; now hit "
+                             f"{row['reload_hit_s']:.2f} s, stall {row['reload_hit_stall_ms']:,.0f} ms; miss "
+                             f"{row['reload_miss_s']:.2f} s, stall {row['reload_miss_stall_ms']:,.0f} ms")
+            lines.append(f"  targets: shipped ≤ 0.3 s {'met' if r['shipped_met'] else 'NOT met'}; 100k ≤ 3 s "
+                         f"{'met' if r['large_met'] else 'NOT met'}; stall < 50 ms "
+                         f"{'met' if r['stall_met'] else 'NOT met'}")
         else:
             lines.append(name)
             for key, value in r.items():

@@ -22,6 +22,7 @@ from bot.extract.matcher import Matcher
 from bot.extract.mentions import find_mentions
 from bot.feeds.check import link_header_hub
 from bot.feeds.fetch import FetchError, FetchResult, cache_max_age, fetch
+from bot.feeds.learned import PublishingTimes
 from bot.feeds.parse import ParsedFeed, ParseError, parse_feed
 from bot.feeds.schedule import (
     adaptive_interval,
@@ -91,18 +92,24 @@ class Stories:
 
 
 class Phrases:
-    """The words chats follow, compiled like aliases (clitics, whole words); rebuilt only when they change."""
+    """The words chats follow, compiled like aliases (clitics, whole words). Compiled again only when the set of
+    phrases changes (one query per poll compares it), in a worker thread, once however many feeds ask at that
+    moment; until then the last automaton serves."""
 
     def __init__(self, store: Store):
         self.store = store
-        self._compiled: tuple[tuple[str, ...], Catalog] | None = None
+        self._compiled: tuple[frozenset[str], Catalog] | None = None
+        self._lock = asyncio.Lock()
 
     async def catalog(self) -> Catalog | None:
-        phrases = tuple(await self.store.subscriptions.phrases())
+        phrases = frozenset(await self.store.subscriptions.phrases())
         if not phrases:
             return None
         if self._compiled is None or self._compiled[0] != phrases:
-            self._compiled = (phrases, Catalog(Entity(p, "topic", {"en": p}) for p in phrases))
+            async with self._lock:
+                if self._compiled is None or self._compiled[0] != phrases:
+                    catalog = await asyncio.to_thread(Catalog, [Entity(p, "topic", {"en": p}) for p in sorted(phrases)])
+                    self._compiled = (phrases, catalog)
         return self._compiled[1]
 
 
@@ -122,6 +129,7 @@ class Poller:
         self.on_hub: Callable[[FeedRow, str, str], Awaitable[None]] | None = None  # WebSub: a feed declares a hub
         self.pushed: set[int] = set()  # feeds a hub pushes: polled only as a slow safety net
         self._unrecorded: dict[int, str] = {}  # feeds whose failure the database could not take then
+        self.times = PublishingTimes(store.feeds.published_times)  # read again only when new items arrive
 
     def _interval(self, feed: FeedRow, asked: int | None, learned: int | None = None) -> int:
         p = self.poll
@@ -134,7 +142,7 @@ class Poller:
     async def _learned(self, feed: FeedRow, now: datetime) -> int | None:
         if not self.poll.adaptive or feed.interval:
             return None
-        times = await self.store.feeds.published_times(feed.id)
+        times = await self.times.of(feed.id)
         return learned_interval(times, now, self.poll.min_interval, self.poll.max_interval)
 
     async def ingest(self, feed_id: int, content: bytes, headers: dict[str, str]) -> PollSummary:
@@ -268,6 +276,8 @@ class Poller:
             extra.append({"canonical_url": candidate.canonical_url, "fingerprint": candidate.fingerprint,
                           "story_id": earlier})
         stored = await self.store.items.store(feed.id, matched, extra)
+        if stored:
+            self.times.changed(feed.id)
         by_key = {item.key: pair for (item, _), pair in zip(matched, candidates, strict=True)}
         phrases = await self.phrases.catalog() if stored else None
         for entry in stored:

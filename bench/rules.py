@@ -1,0 +1,117 @@
+"""Rules load + compile (shipped catalogue and 100,000 aliases): fresh build against the content-hash cache, and the
+longest event-loop stall while the rules holder reloads (a ticker task on the loop records its worst lateness)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import ROOT, Timer, synthetic_entities
+from bot.commands.resolve import Resolver
+from bot.extract.catalog import entity_forms
+from bot.extract.matcher import Matcher
+from bot.rules.cache import build
+from bot.rules.holder import RulesHolder
+from bot.rules.load import load_rules
+
+TICK = 0.005  # the ticker's period: lateness beyond it is time the loop could not run
+
+
+def _write_rules(target: Path, aliases: int) -> int:
+    """The shipped catalogue plus invented one-alias entities up to ``aliases`` forms, in files under 5 MB."""
+    shutil.copytree(ROOT / "rules", target)
+    shipped = sum(len(entity_forms(e)) for e in load_rules(target).entities.values())
+    synthetic = synthetic_entities(max(0, aliases - shipped))
+    lines = [f'  - {{id: {e.id}, type: topic, names: {{{k}: "{v}"}}}}' for e in synthetic for k, v in e.names.items()]
+    chunk = 20_000
+    for n, start in enumerate(range(0, len(lines), chunk)):
+        (target / "entities" / f"synthetic-{n}.yaml").write_text("entities:\n" + "\n".join(lines[start:start + chunk])
+                                                                 + "\n", encoding="utf-8")
+    return shipped + len(synthetic)
+
+
+def _touch(rules: Path) -> None:
+    """A new signature for the holder (mtime), same content (same hash)."""
+    path = sorted(rules.rglob("*.yaml"))[0]
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 1_000_000))
+
+
+async def _worst_lateness(work) -> tuple[float, float]:
+    """(seconds the work took, the longest the loop was held) with a ticker every TICK on the loop."""
+    worst = 0.0
+    done = False
+
+    async def ticker() -> None:
+        nonlocal worst
+        while not done:
+            before = time.perf_counter()
+            await asyncio.sleep(TICK)
+            worst = max(worst, time.perf_counter() - before - TICK)
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(TICK * 2)
+    started = time.perf_counter()
+    await work()
+    elapsed = time.perf_counter() - started
+    done = True
+    await task
+    return elapsed, worst
+
+
+async def _old_reload(rules: Path) -> None:
+    """The reload before issue 16 (the baseline): parse and compile in threads, the resolver built on the loop."""
+    loaded = await asyncio.to_thread(load_rules, rules)
+    matcher = await asyncio.to_thread(Matcher, loaded)
+    Resolver(matcher)
+
+
+def _size(rules: Path, cache: Path, label: str, aliases: int) -> dict:
+    with Timer() as fresh:
+        build(rules)
+    with Timer() as miss:
+        holder = RulesHolder(rules, cache)
+    with Timer() as hit:
+        RulesHolder(rules, cache)
+    row = {"rules": label, "aliases": aliases, "fresh_s": fresh.elapsed, "cache_miss_s": miss.elapsed,
+           "cache_hit_s": hit.elapsed}
+    row["old_reload_s"], row["old_reload_stall_ms"] = (x * f for x, f in zip(asyncio.run(
+        _worst_lateness(lambda: _old_reload(rules))), (1, 1000), strict=True))
+
+    async def reload() -> None:
+        _touch(rules)
+        assert (await holder.reload_if_changed()).changed
+
+    row["reload_hit_s"], row["reload_hit_stall_ms"] = (x * f for x, f in zip(asyncio.run(_worst_lateness(reload)),
+                                                                            (1, 1000), strict=True))
+    for old in cache.glob("*.pickle"):
+        old.unlink()
+    row["reload_miss_s"], row["reload_miss_stall_ms"] = (x * f for x, f in zip(asyncio.run(_worst_lateness(reload)),
+                                                                              (1, 1000), strict=True))
+    return row
+
+
+def run(quick: bool = False) -> dict:
+    big = 10_000 if quick else 100_000
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        shipped = base / "shipped"
+        shutil.copytree(ROOT / "rules", shipped)
+        aliases = sum(len(entity_forms(e)) for e in load_rules(shipped).entities.values())
+        rows = [_size(shipped, base / "cache-shipped", "shipped", aliases)]
+        count = _write_rules(base / "big", big)
+        rows.append(_size(base / "big", base / "cache-big", f"{big:,} aliases", count))
+    small, large = rows
+    return {
+        "name": "rules",
+        "rows": rows,
+        "target_shipped_s": 0.3,
+        "target_100k_s": 3.0,
+        "target_stall_ms": 50,
+        "shipped_met": small["cache_hit_s"] <= 0.3,
+        "large_met": large["cache_hit_s"] <= 3.0,
+        "stall_met": max(large["reload_hit_stall_ms"], large["reload_miss_stall_ms"]) < 50,
+    }
