@@ -41,6 +41,8 @@ class Application:
         self.metrics = Metrics()
         self.rules = RulesHolder(settings.rules_dir)  # a broken or empty rule set raises ConfigError here
         self.store = Store(settings.database)
+        self.store.followups.threshold = settings.stories.developing_sources  # developing stories (issue 15)
+        self.store.followups.window = settings.stories.developing_window
         self.health = Health(self.store, self.metrics, role)
         self.client = make_client(settings.poll)
         self.sources = FeedSources(settings.directory_path, settings.rsshub, settings.poll, self.client)

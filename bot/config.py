@@ -129,6 +129,14 @@ class DeliveryConfig(_Strict):
     edit_coalesce: float = Field(default=30, ge=0, le=3600)
 
 
+class StoriesConfig(_Strict):
+    """Developing stories (issue 15): marked once when this many distinct feeds carry a story within the window;
+    chats that ran /follow developing on then get one follow-up."""
+
+    developing_sources: int = Field(default=5, ge=2, le=1000)
+    developing_window: float = Field(default=3600, gt=0, le=7 * 86400)  # seconds
+
+
 class Settings(_Strict):
     database: str = DEFAULT_DATABASE
     rules: str = "rules/"
@@ -140,6 +148,7 @@ class Settings(_Strict):
     console: ConsoleConfig = Field(default_factory=ConsoleConfig)
     poll: PollConfig = Field(default_factory=PollConfig)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+    stories: StoriesConfig = Field(default_factory=StoriesConfig)
     telegram: TelegramConfig = Field(default_factory=TelegramConfig)
     http: HttpConfig = Field(default_factory=HttpConfig)
     slack: SlackConfig = Field(default_factory=SlackConfig)

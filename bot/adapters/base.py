@@ -32,6 +32,11 @@ class Adapter(Protocol):
         longer be edited (deleted, too old) raises DeliveryError with ``permanent=True``; 429 with retry_after."""
         ...
 
+    async def send_followup(self, address: str, alert: Alert, also: Also) -> str | None:
+        """A developing story's one follow-up to a chat that opted in (/follow developing on): a new message, the
+        alert with a "Developing story: N sources" line and the "Also:" line; errors as ``send_alert``."""
+        ...
+
     async def send_notice(self, address: str, text: str) -> None:
         """A plain message to a person (bot administrators: broken feeds, rules errors), or raise DeliveryError."""
         ...

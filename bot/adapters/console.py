@@ -7,6 +7,7 @@ import sys
 from typing import TextIO
 
 from bot.alerts.compose import render_text
+from bot.alerts.i18n import t
 from bot.delivery.digest import Digest, render_digest
 from bot.delivery.limits import UNLIMITED, RateLimiter
 from bot.delivery.sources import Also
@@ -39,6 +40,12 @@ class ConsoleAdapter:
 
     async def edit_alert(self, address: str, message_ref: str, alert: Alert, also: Also) -> bool:  # noqa: ARG002
         return False
+
+    async def send_followup(self, address: str, alert: Alert, also: Also) -> str | None:  # noqa: ARG002
+        stream = self._stream or sys.stdout
+        stream.write(t(alert.language, "developing.title", count=also.total) + "\n" + render_text(alert) + "\n\n")
+        stream.flush()
+        return None
 
     async def send_notice(self, address: str, text: str) -> None:  # noqa: ARG002
         log.warning("notice: %s", text)

@@ -183,6 +183,16 @@ def render_edited_blocks(alert: Alert, also: Also) -> list[dict]:
     return [*body[:49 - len(button)], {"type": "context", "elements": [_mrkdwn(line)]}, *button]
 
 
+def render_followup_blocks(alert: Alert, also: Also) -> list[dict]:
+    """A developing story's follow-up: a bold "Developing story: N sources" section, then the alert with its
+    "Also:" line (the same blocks as an edited alert)."""
+    head = _rtl("*" + mrkdwn_escape(t(alert.language, "developing.title", count=also.total)) + "*", alert.language)
+    blocks = render_edited_blocks(alert, also) if also.shown else render_blocks(alert)
+    if len(blocks) > 49:  # Slack's 50 blocks: the end (the "Also:" line, the button) is kept
+        blocks = [*blocks[:47], *blocks[-2:]]
+    return [{"type": "section", "text": _mrkdwn(head)}, *blocks]
+
+
 def _fallback(alert: Alert) -> str:
     lang = alert.language
     sep = t(lang, "list.separator")
@@ -302,9 +312,19 @@ class SlackAdapter:
     # ------------------------------------------------------------ delivery
 
     async def send_alert(self, address: str, alert: Alert) -> str | None:
+        return await self._post(address, render_fallback(alert), render_blocks(alert))
+
+    async def send_followup(self, address: str, alert: Alert, also: Also) -> str | None:
+        """A developing story's one follow-up: a new message (it notifies), with the Sources button."""
+        head = t(alert.language, "developing.title", count=also.total)
+        return await self._post(address, f"{feed_plain(head)}\n{render_fallback(alert)}",
+                                render_followup_blocks(alert, also))
+
+    async def _post(self, address: str, text: str, blocks: list[dict]) -> str | None:
         try:
-            answer = await self.client.chat_postMessage(channel=address, text=render_fallback(alert), blocks=render_blocks(alert),
-                                               unfurl_links=False, unfurl_media=False, parse="none", link_names=False)
+            answer = await self.client.chat_postMessage(channel=address, text=text, blocks=blocks,
+                                                        unfurl_links=False, unfurl_media=False, parse="none",
+                                                        link_names=False)
         except SlackApiError as exc:
             error = exc.response.get("error", "") if exc.response is not None else ""
             status = exc.response.status_code if exc.response is not None else 0

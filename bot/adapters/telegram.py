@@ -202,6 +202,18 @@ def render_edited(alert: Alert, also: Also) -> str:
     return fit(alert, lambda a: f"{_html(a)}\n{line}", _fits(MAX_MESSAGE), cap=MAX_MESSAGE)
 
 
+def render_followup(alert: Alert, also: Also) -> str:
+    """A developing story's follow-up (a new message): a bold "Developing story: N sources" line, the alert as
+    first sent, then the "Also:" line; every piece of feed text escaped as in an alert."""
+    head = "<b>" + _esc(t(alert.language, "developing.title", count=also.total)) + "</b>"
+    head = RLM + head if alert.language == "ar" else head
+    line = render_also(also, alert.language) if also.shown else ""
+    if utf16_len(line) > MAX_ALSO:
+        line = render_also(also, alert.language, links=False)
+    return fit(alert, lambda a: "\n".join(x for x in (head, _html(a), line) if x), _fits(MAX_MESSAGE),
+               cap=MAX_MESSAGE)
+
+
 def render_html(alert: Alert) -> str:
     """The alert in Telegram's HTML: every piece of feed text escaped; Arabic alerts right-to-left.
 
@@ -377,10 +389,16 @@ class TelegramAdapter:
     # ------------------------------------------------------------ delivery
 
     async def send_alert(self, address: str, alert: Alert) -> str | None:
+        return await self._post(address, render_html(alert), sources_keyboard(alert))
+
+    async def send_followup(self, address: str, alert: Alert, also: Also) -> str | None:
+        """A developing story's one follow-up: a new message (it notifies), with the Sources button."""
+        return await self._post(address, render_followup(alert, also), sources_keyboard(alert))
+
+    async def _post(self, address: str, text: str, markup: InlineKeyboardMarkup | None) -> str:
         try:
             message = await self.app.bot.send_message(
-                chat_id=int(address), text=render_html(alert), parse_mode=ParseMode.HTML,
-                reply_markup=sources_keyboard(alert),
+                chat_id=int(address), text=text, parse_mode=ParseMode.HTML, reply_markup=markup,
                 link_preview_options=LinkPreviewOptions(is_disabled=not self._link_previews))
         except RetryAfter as exc:
             retry = exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds") else exc.retry_after

@@ -322,6 +322,21 @@ class Commands:
             return Reply(t(lang, "story.not_found", id=story_id), lang)
         return Reply(story_text(story_id, sources, lang), lang)
 
+    async def cmd_follow(self, caller, chat, args) -> Reply:
+        """``/follow developing on|off``: one follow-up when a story this chat was alerted to is developing."""
+        lang = chat.language
+        parts = args.lower().split()
+        followups = self.store.followups
+        if parts == ["developing"]:
+            on = await followups.following(chat.id)
+            return Reply(t(lang, "follow.status_on" if on else "follow.status_off"), lang)
+        if len(parts) != 2 or parts[0] != "developing" or parts[1] not in ("on", "off"):
+            return Reply(t(lang, "follow.usage"), lang)
+        await followups.set_following(chat.id, parts[1] == "on")
+        if parts[1] == "off":
+            return Reply(t(lang, "follow.off"), lang)
+        return Reply(t(lang, "follow.on", count=followups.threshold, minutes=round(followups.window / 60)), lang)
+
     async def cmd_status(self, caller, chat, args) -> Reply:
         lang = chat.language
         now = utcnow()

@@ -50,6 +50,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("export", platforms=frozenset({"telegram"})),  # answers with a file: Telegram only
     Command("import", Who.CHAT_ADMIN, platforms=frozenset({"telegram"})),  # the caption of a YAML file
     Command("status"),
+    Command("follow", Who.CHAT_ADMIN),  # /follow developing on|off: one follow-up per developing story (issue 15)
     Command("story"),  # every source of a story (issue 15); the alert's "Sources" button runs it too
     Command("feeds", Who.BOT_ADMIN, menu=False),
     Command("addfeed", Who.BOT_ADMIN, menu=False),

@@ -25,6 +25,7 @@ from bot.store.db import utcnow
 
 if TYPE_CHECKING:
     from bot.delivery.edits import EditDispatcher
+    from bot.delivery.followups import FollowupDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class DeliveryStats:
     dead: int = 0
     postponed: int = 0
     edited: int = 0  # alerts edited in place because their story grew
+    followups: int = 0  # follow-ups of developing stories sent
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> float:
@@ -58,6 +60,7 @@ class Dispatcher:
         self.store = store
         self.edit_coalesce = edit_coalesce  # seconds between two edits of one message (delivery.edit_coalesce)
         self.edits: EditDispatcher | None = None
+        self.followups: FollowupDispatcher | None = None
         self.lease = lease
         self.metrics = metrics
         self.adapters = adapters
@@ -71,6 +74,7 @@ class Dispatcher:
         """Each platform is served by its own loop, so a long Telegram queue never holds up Slack. Then the alerts
         whose story grew are edited (bot/delivery/edits.py), through the same limiters."""
         from bot.delivery.edits import EditDispatcher
+        from bot.delivery.followups import FollowupDispatcher
 
         stats = DeliveryStats()
         await asyncio.gather(*(self._platform(p, matcher, stats, batch) for p in self.adapters))
@@ -78,6 +82,9 @@ class Dispatcher:
             self.edits = EditDispatcher(self.store, self.adapters, coalesce=self.edit_coalesce, lease=self.lease)
         edits = await self.edits.edit_pending(matcher)
         stats.edited += edits.edited
+        if self.followups is None:
+            self.followups = FollowupDispatcher(self.store, self.adapters, lease=self.lease)
+        stats.followups += (await self.followups.send_pending(matcher)).sent
         return stats
 
     async def _platform(self, platform: str, matcher: Matcher, stats: DeliveryStats, batch: int | None) -> None:

@@ -39,6 +39,7 @@ class Store:
         self.deliveries = DeliveryStore(self.engine)
         self.notices = NoticeStore(self.engine)
         self.edits = EditStore(self.engine)
+        self.followups = self.edits.followups  # developing stories: one follow-up per chat that opted in
 
     @classmethod
     def on(cls, engine: AsyncEngine) -> Store:

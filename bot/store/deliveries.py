@@ -167,6 +167,10 @@ class DeliveryStore:
                 next_attempt_at=now + timedelta(seconds=unknown_outcome_delay)))
             await conn.execute(update(story_edits).where(
                 story_edits.c.state == EditState.CLAIMED, story_edits.c.lease_until < now).values(**requeue_values()))
+            from bot.store.followups import requeue_claimed  # followups imports this module
+
+            for statement in requeue_claimed(now):
+                await conn.execute(statement)
         return claimed.rowcount, sending.rowcount + digesting.rowcount
 
     async def requeue_interrupted(self, delay: float = 0.0) -> int:
@@ -184,6 +188,10 @@ class DeliveryStore:
                 state=DeliveryState.HELD, lease_until=None, next_attempt_at=now + timedelta(seconds=delay)))
             await conn.execute(update(story_edits).where(story_edits.c.state == EditState.CLAIMED)
                                .values(**requeue_values()))
+            from bot.store.followups import requeue_claimed
+
+            for statement in requeue_claimed(None):
+                await conn.execute(statement)
             return claimed.rowcount + sending.rowcount + digesting.rowcount
 
     async def counts(self) -> dict[str, int]:

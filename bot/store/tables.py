@@ -92,6 +92,7 @@ chats = Table(
     Column("quiet_end", String(5)),
     Column("next_digest_at", DateTime),  # when held alerts go out as one digest (naive UTC)
     Column("next_send_at", DateTime),  # per-chat rate limit shared by all workers
+    Column("follow_developing", Boolean, nullable=False, server_default="0"),  # /follow developing on|off
     UniqueConstraint("platform", "address", name="uq_chats_platform_address"),
 )
 
@@ -146,6 +147,36 @@ story_edits = Table(
     Column("last_error", Text),
     Index("ix_story_edits_state_next", "state", "next_attempt_at"),
     Index("ix_story_edits_story", "story_id"),
+)
+
+# Developing stories (issue 15): a story is marked once when enough distinct feeds carry it within the window;
+# chats that follow developing stories get one follow-up per story, an outbox like deliveries.
+developing_stories = Table(
+    "developing_stories",
+    metadata,
+    Column("story_id", Integer, primary_key=True),
+    Column("sources", Integer, nullable=False),  # distinct feeds within the window when it was marked
+    Column("marked_at", DateTime, nullable=False),
+)
+
+followups = Table(
+    "followups",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("chat_id", Integer, ForeignKey("chats.id", ondelete="CASCADE"), nullable=False),
+    Column("delivery_id", Integer, ForeignKey("deliveries.id", ondelete="CASCADE"), nullable=False),
+    Column("story_id", Integer, nullable=False),
+    Column("state", String(16), nullable=False, server_default="pending"),  # pending|claimed|sending|sent|dead
+    Column("urgent", Boolean, nullable=False, server_default="0"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime, nullable=False),
+    Column("lease_until", DateTime),
+    Column("created_at", DateTime, nullable=False),
+    Column("sent_at", DateTime),
+    Column("message_ref", Text),
+    Column("last_error", Text),
+    UniqueConstraint("chat_id", "story_id", name="uq_followups_chat_story"),
+    Index("ix_followups_state_next", "state", "next_attempt_at"),
 )
 
 # Administrator notices (broken feed, works again, rules errors): an outbox like deliveries, so a 429 or a

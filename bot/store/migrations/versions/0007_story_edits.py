@@ -35,9 +35,41 @@ def upgrade() -> None:
     )
     op.create_index("ix_story_edits_state_next", "story_edits", ["state", "next_attempt_at"])
     op.create_index("ix_story_edits_story", "story_edits", ["story_id"])
+    # developing stories: chats opt in to one follow-up when a story reaches the threshold of sources
+    with op.batch_alter_table("chats") as batch:
+        batch.add_column(sa.Column("follow_developing", sa.Boolean(), nullable=False, server_default="0"))
+    op.create_table(
+        "developing_stories",
+        sa.Column("story_id", sa.Integer(), primary_key=True),
+        sa.Column("sources", sa.Integer(), nullable=False),
+        sa.Column("marked_at", sa.DateTime(), nullable=False),
+    )
+    op.create_table(
+        "followups",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("chat_id", sa.Integer(), sa.ForeignKey("chats.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("delivery_id", sa.Integer(), sa.ForeignKey("deliveries.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("story_id", sa.Integer(), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False, server_default="pending"),
+        sa.Column("urgent", sa.Boolean(), nullable=False, server_default="0"),
+        sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("next_attempt_at", sa.DateTime(), nullable=False),
+        sa.Column("lease_until", sa.DateTime(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("sent_at", sa.DateTime(), nullable=True),
+        sa.Column("message_ref", sa.Text(), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.UniqueConstraint("chat_id", "story_id", name="uq_followups_chat_story"),
+    )
+    op.create_index("ix_followups_state_next", "followups", ["state", "next_attempt_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_followups_state_next", table_name="followups")
+    op.drop_table("followups")
+    op.drop_table("developing_stories")
+    with op.batch_alter_table("chats") as batch:
+        batch.drop_column("follow_developing")
     op.drop_index("ix_story_edits_story", table_name="story_edits")
     op.drop_index("ix_story_edits_state_next", table_name="story_edits")
     op.drop_table("story_edits")
