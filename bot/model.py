@@ -220,6 +220,9 @@ class HeldAlert:
     link: str
     feed_name: str
     followed: Followed
+    item_id: int = 0
+    story_id: int | None = None
+    update: bool = False  # the story was already in a digest: this entry brings its count
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,11 @@ import logging
 import sys
 from typing import TextIO
 
-from bot.alerts.compose import render_text
+from bot.alerts.compose import MAX_SOURCE, clean, clip, render_text
 from bot.alerts.i18n import t
-from bot.delivery.digest import Digest, render_digest
+from bot.delivery.digest import Digest, DigestEntry, render_digest
 from bot.delivery.limits import UNLIMITED, RateLimiter
-from bot.delivery.sources import Also
+from bot.delivery.sources import Also, also_text
 from bot.model import Alert
 
 CONSOLE_ADDRESS = "console"
@@ -52,6 +52,13 @@ class ConsoleAdapter:
 
     async def send_digest(self, address: str, digest: Digest) -> None:  # noqa: ARG002 - one console
         stream = self._stream or sys.stdout
-        for message in render_digest(digest, 4000, lambda e: f"• {e.headline} ({e.source}) {e.link}".rstrip()):
+        lang = digest.language
+
+        def line(e: DigestEntry) -> str:
+            head = f"{t(lang, 'digest.update')} " if e.update else ""
+            also = f" — {also_text(e.also, lang, lambda s: clip(clean(s.feed), MAX_SOURCE))}" if e.also else ""
+            return f"• {head}{e.headline} ({e.source}){also} {e.link}".rstrip()
+
+        for message in render_digest(digest, 4000, line):
             stream.write(message + "\n\n")
         stream.flush()

@@ -19,7 +19,7 @@ from bot.commands.table import as_typed_on, commands_for
 from bot.config import ConfigError
 from bot.delivery.digest import Digest, DigestEntry, render_digest
 from bot.delivery.limits import SLACK, RateLimiter, ReplyQueue
-from bot.delivery.sources import Also
+from bot.delivery.sources import Also, also_text
 from bot.errors import DeliveryError
 from bot.http.server import HttpServer
 from bot.model import Alert, StorySource
@@ -371,7 +371,11 @@ class SlackAdapter:
 
         def line(entry: DigestEntry) -> str:
             title = mrkdwn_link(entry.link, isolated(entry.headline, lang, feed_mrkdwn))
-            return f"• {title} ({isolated(entry.source, lang, feed_mrkdwn)})"
+            if entry.update:
+                title = f"*{mrkdwn_escape(t(lang, 'digest.update'))}* {title}"
+            also = also_text(entry.also, lang, lambda s: isolated(clip(s.feed, MAX_SOURCE_NAME), lang, feed_mrkdwn)) \
+                if entry.also else ""
+            return f"• {title} ({isolated(entry.source, lang, feed_mrkdwn)})" + (f" — {also}" if also else "")
 
         parts = render_digest(digest, MAX_FALLBACK, line, group=lambda name: isolated(name, lang, feed_mrkdwn),
                               prefix=RLM if lang == "ar" else "")

@@ -49,7 +49,7 @@ from bot.commands.table import menu_for
 from bot.commands.transfer import MAX_IMPORT_BYTES
 from bot.delivery.digest import Digest, DigestEntry, render_digest
 from bot.delivery.limits import TELEGRAM, RateLimiter, ReplyQueue
-from bot.delivery.sources import Also
+from bot.delivery.sources import Also, also_text
 from bot.errors import DeliveryError
 from bot.feeds.opml import MAX_OPML_BYTES
 from bot.http.server import HttpServer
@@ -192,6 +192,13 @@ def render_also(also: Also, lang: str, links: bool = True) -> str:
     line = t(lang, "alert.also", sources=t(lang, "list.separator").join(name(s) for s in also.shown), more=more,
              count=also.total)
     return RLM + line if lang == "ar" else line
+
+
+def digest_also(entry: DigestEntry, lang: str) -> str:
+    """A digest line's " — Also: ... — N sources" (feed names escaped, no links: the line stays short)."""
+    if entry.also is None:
+        return ""
+    return " — " + also_text(entry.also, lang, lambda s: isolated(clip(s.feed, MAX_SOURCE_NAME), lang, _esc))
 
 
 def render_edited(alert: Alert, also: Also) -> str:
@@ -448,7 +455,9 @@ class TelegramAdapter:
             title = isolated(entry.headline, lang, _esc)
             if entry.link:
                 title = f'<a href="{_attr(entry.link)}">{title}</a>'
-            return f"• {title} ({isolated(entry.source, lang, _esc)})"
+            if entry.update:
+                title = f"<b>{_esc(t(lang, 'digest.update'))}</b> {title}"
+            return f"• {title} ({isolated(entry.source, lang, _esc)})" + digest_also(entry, lang)
 
         parts = render_digest(digest, MAX_MESSAGE, line, group=lambda name: isolated(name, lang, _esc),
                               prefix=RLM if lang == "ar" else "", measure=utf16_len)

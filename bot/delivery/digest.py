@@ -13,6 +13,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.alerts.compose import MAX_HEADLINE, MAX_SOURCE, clean, clip, safe_link
 from bot.alerts.i18n import t
+from bot.delivery.sources import Also
 
 HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
@@ -75,6 +76,8 @@ class DigestEntry:
     headline: str
     source: str
     link: str
+    also: Also | None = None  # the story's other feeds and count, rendered by the platform ("Also: ... — N sources")
+    update: bool = False  # the story was in an earlier digest: this line brings its count ("Update:")
 
     def __post_init__(self) -> None:
         self.headline = clip(clean(self.headline or ""), MAX_HEADLINE)
@@ -138,6 +141,9 @@ def _fitting_line(entry: DigestEntry, fmt: Callable[[DigestEntry], str], prefix:
     while measure(line) > room:
         if entry.link:
             entry = dataclasses.replace(entry, link="")
+        elif entry.also is not None and entry.also.shown:
+            entry = dataclasses.replace(entry, also=Also((), entry.also.more + len(entry.also.shown),
+                                                         entry.also.total))
         elif len(entry.headline) > 1 or len(entry.source) > 1:
             if len(entry.headline) >= len(entry.source):
                 entry = dataclasses.replace(entry, headline=clip(entry.headline, len(entry.headline) * 2 // 3))

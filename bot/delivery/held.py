@@ -6,14 +6,15 @@ Held alerts are claimed like deliveries (``digesting`` with a lease, SKIP LOCKED
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from bot.adapters.base import Adapter
 from bot.alerts.i18n import t
 from bot.delivery.digest import Digest, DigestEntry, in_quiet_hours, next_digest_at, quiet_ends_at
+from bot.delivery.sources import also_line
 from bot.extract.matcher import Matcher
-from bot.model import ChatRow, HeldAlert
+from bot.model import ChatRow, HeldAlert, StorySource
 from bot.store import Store
 from bot.store.db import utcnow
 
@@ -41,15 +42,31 @@ async def holds(store: Store, chat_ids: Iterable[int], urgent: bool) -> dict[int
     return out
 
 
-def build_digest(chat: ChatRow, held: list[HeldAlert], matcher: Matcher) -> Digest:
-    """Held alerts grouped by the first watchlist that fired for the chat, in the chat's language."""
+def build_digest(chat: ChatRow, held: list[HeldAlert], matcher: Matcher,
+                 sources: Mapping[int, Sequence[StorySource]] | None = None) -> Digest:
+    """Held alerts grouped by the first watchlist that fired for the chat, in the chat's language. A held alert
+    whose story grew meanwhile shows the story as it is now (its other feeds and count, from ``sources``); a story
+    already sent in an earlier digest comes back as an "Update:" line with its count (never an edit of that
+    digest), and not at all when no other feed carries it."""
     digest = Digest(chat.language)
+    updated: set[int | None] = set()  # one "Update:" line per story (two workers may each have queued one)
     for alert in held:
+        story = (sources or {}).get(alert.story_id or 0, ())
+        also = also_line(story, alert.item_id, alert.feed_name) if story else None
+        if alert.update and (also is None or alert.story_id in updated):
+            continue
+        if alert.update:
+            updated.add(alert.story_id)
         names = [matcher.watchlists[w].name(chat.language) for w in alert.followed.watchlists
                  if w in matcher.watchlists]
         group = names[0] if names else t(chat.language, "digest.other")
-        digest.groups.setdefault(group, []).append(DigestEntry(alert.title, alert.feed_name, alert.link))
+        digest.groups.setdefault(group, []).append(
+            DigestEntry(alert.title, alert.feed_name, alert.link, also=also, update=alert.update))
     return digest
+
+
+async def story_sources(store: Store, held: list[HeldAlert]) -> dict[int, list[StorySource]]:
+    return {s: await store.edits.sources(s) for s in {a.story_id for a in held if a.story_id is not None}}
 
 
 async def send_digests(store: Store, adapters: Mapping[str, Adapter], matcher: Matcher,
@@ -61,8 +78,10 @@ async def send_digests(store: Store, adapters: Mapping[str, Adapter], matcher: M
     now = utcnow()
     for chat, held, lease_until in await store.deliveries.claim_held(tuple(adapters), now, lease=lease):
         ids = [a.delivery_id for a in held]
+        digest = build_digest(chat, held, matcher, await story_sources(store, held))
         try:
-            await adapters[chat.platform].send_digest(chat.address, build_digest(chat, held, matcher))
+            if digest.count:  # only "Update:" rows of stories no other feed carries: nothing to say
+                await adapters[chat.platform].send_digest(chat.address, digest)
         except Exception as exc:  # noqa: BLE001 - held alerts stay held; a later tick tries again
             log.warning("digest to %s chat %s failed: %s", chat.platform, chat.id, exc)
             await store.deliveries.finish_digest(ids, lease_until, sent=False,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from bot.alerts.i18n import t
 from bot.model import StorySource
 
 SHOWN = 3  # sources named on the line; the rest are counted (+N)
@@ -15,6 +16,16 @@ class Also:
     shown: tuple[StorySource, ...]  # the first other sources, each from another feed, with their links
     more: int  # other sources not named
     total: int  # every source of the story, the alert's own included (distinct feeds)
+
+
+def also_text(also: Also, lang: str, name: Callable[[StorySource], str]) -> str:
+    """The "Also:" line in the chat's language with each source as ``name`` renders it (escaped by the platform);
+    with no source named (it did not fit): just the count."""
+    if not also.shown:
+        return t(lang, "digest.sources", count=also.total)
+    more = t(lang, "alert.also_more", n=also.more) if also.more else ""
+    return t(lang, "alert.also", sources=t(lang, "list.separator").join(name(s) for s in also.shown), more=more,
+             count=also.total)
 
 
 def also_line(sources: Sequence[StorySource], own_item: int, own_feed: str, shown: int = SHOWN) -> Also | None:

@@ -16,6 +16,20 @@ from bot.store.db import on_conflict_do_nothing, utcnow
 from bot.store.items import stored_item
 from bot.store.tables import chats, deliveries, feeds, items, story_edits
 
+
+def next_digest_for(chat: ChatRow, now: datetime) -> datetime | None:
+    """When the chat's next digest goes out: its digest time, else the end of its next quiet hours, else never."""
+    from bot.delivery.digest import next_digest_at, quiet_ends_at  # pure time functions
+
+    if chat.digest in ("hourly", "daily"):
+        if chat.next_digest_at is not None and chat.next_digest_at > now:
+            return chat.next_digest_at
+        return next_digest_at(chat.digest, chat.digest_time, chat.timezone, now)
+    if chat.quiet_start and chat.quiet_end:
+        return quiet_ends_at(chat.quiet_end, chat.timezone, now)
+    return None
+
+
 PHRASE_PREFIX = "phrase:"  # how a followed phrase is kept in the deliveries.entities JSON column
 
 
@@ -194,6 +208,37 @@ class DeliveryStore:
                 await conn.execute(statement)
             return claimed.rowcount + sending.rowcount + digesting.rowcount
 
+    async def digest_updates(self, story_id: int, now: datetime | None = None) -> int:
+        """The story grew: each chat that got it inside a digest (no message to edit) gets one held row that brings
+        the story's count to its next digest (digest mode: its next digest; quiet hours: their next end; a chat with
+        neither has no next digest). One such row per chat and story while it waits. Returns rows created."""
+        now = now or utcnow()
+        async with self.engine.begin() as conn:
+            latest = await conn.scalar(select(func.max(items.c.id)).where(
+                or_(items.c.id == story_id, items.c.story_id == story_id)))
+            held = deliveries.alias("held")  # an update already waiting for this chat's next digest
+            waiting = select(held.c.id).where(
+                held.c.chat_id == deliveries.c.chat_id, held.c.story_id == story_id, held.c.update_of.is_not(None),
+                held.c.state.in_((DeliveryState.HELD, DeliveryState.DIGESTING))).exists()
+            rows = (await conn.execute(
+                select(deliveries.c.id, deliveries.c.watchlists, deliveries.c.entities,
+                       *[c.label(f"chat_{c.name}") for c in CHAT_COLS])
+                .select_from(deliveries.join(chats, chats.c.id == deliveries.c.chat_id))
+                .where(deliveries.c.story_id == story_id, deliveries.c.digested.is_(True),
+                       deliveries.c.update_of.is_(None), deliveries.c.state == DeliveryState.SENT, ~waiting))).all()
+            created = 0
+            for row in rows:
+                m = row._mapping
+                when = next_digest_for(ChatRow(**{c.name: m[f"chat_{c.name}"] for c in CHAT_COLS}), now)
+                if when is None or latest is None:
+                    continue
+                result = await conn.execute(on_conflict_do_nothing(conn, deliveries).values(
+                    chat_id=m["chat_id"], item_id=latest, state=DeliveryState.HELD, attempts=0,
+                    watchlists=row.watchlists, entities=row.entities, next_attempt_at=when, created_at=now,
+                    story_id=story_id, urgent=False, update_of=row.id))
+                created += result.rowcount
+            return created
+
     async def counts(self) -> dict[str, int]:
         async with self.engine.connect() as conn:
             rows = await conn.execute(select(deliveries.c.state, func.count()).group_by(deliveries.c.state))
@@ -206,7 +251,8 @@ class DeliveryStore:
         now = now or utcnow()
         query = (
             select(deliveries.c.id.label("delivery_id"), deliveries.c.watchlists.label("d_wl"),
-                   deliveries.c.entities.label("d_ent"), items.c.title, items.c.link, feeds.c.name.label("feed_name"),
+                   deliveries.c.entities.label("d_ent"), deliveries.c.story_id, deliveries.c.update_of,
+                   items.c.id.label("item_id"), items.c.title, items.c.link, feeds.c.name.label("feed_name"),
                    *[c.label(f"chat_{c.name}") for c in CHAT_COLS])
             .select_from(deliveries.join(chats, chats.c.id == deliveries.c.chat_id)
                          .join(items, items.c.id == deliveries.c.item_id).join(feeds, feeds.c.id == items.c.feed_id))
@@ -229,7 +275,8 @@ class DeliveryStore:
                 chat = ChatRow(**{c.name: m[f"chat_{c.name}"] for c in CHAT_COLS})
                 entry = out.setdefault(chat.id, (chat, []))
                 entry[1].append(HeldAlert(row.delivery_id, row.title, row.link, row.feed_name,
-                                          _decode_followed(row.d_wl, row.d_ent)))
+                                          _decode_followed(row.d_wl, row.d_ent), row.item_id, row.story_id,
+                                          row.update_of is not None))
         return [(chat, held, lease_until) for chat, held in out.values()]
 
     async def finish_digest(self, delivery_ids: Sequence[int], lease_until: datetime, sent: bool,
@@ -240,7 +287,8 @@ class DeliveryStore:
             return 0
         values: dict[str, object] = {"lease_until": None}
         if sent:
-            values.update(state=DeliveryState.SENT, sent_at=utcnow(), attempts=deliveries.c.attempts + 1)
+            values.update(state=DeliveryState.SENT, sent_at=utcnow(), attempts=deliveries.c.attempts + 1,
+                          digested=True)
         else:
             values.update(state=DeliveryState.HELD, next_attempt_at=retry_at or utcnow())
         async with self.engine.begin() as conn:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.model import ChatRow, DeliveryState, EditJob, EditState, StorySource
 from bot.store.db import on_conflict_do_nothing, utcnow
-from bot.store.deliveries import _decode_followed
+from bot.store.deliveries import DeliveryStore, _decode_followed
 from bot.store.followups import FollowupStore
 from bot.store.items import stored_item
 from bot.store.tables import chats, deliveries, feeds, items, story_edits
@@ -24,13 +24,15 @@ from bot.store.tables import chats, deliveries, feeds, items, story_edits
 class EditStore:
     def __init__(self, engine: AsyncEngine):
         self.engine = engine
-        self.followups = FollowupStore(engine)  # a story that grows may become developing
+        self.followups = FollowupStore(engine)
+        self.deliveries = DeliveryStore(engine)  # a story that grows may become developing
 
     async def story_grew(self, story_id: int, now: datetime | None = None) -> int:
         """A new item joined ``story_id``: every alert of the story (sent or still to send) wants an edit.
         Returns how many rows now want one."""
         now = now or utcnow()
         await self.followups.check(story_id, now)
+        await self.deliveries.digest_updates(story_id, now)  # chats that got the story inside a digest
         async with self.engine.begin() as conn:
             rows = await conn.execute(select(deliveries.c.id).where(
                 deliveries.c.story_id == story_id, deliveries.c.state != DeliveryState.DEAD))

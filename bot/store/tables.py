@@ -125,6 +125,9 @@ deliveries = Table(
     Column("urgent", Boolean, nullable=False, server_default="0"),
     Column("lease_until", DateTime),  # claimed (or sending) by a worker until then; expired → back to the pool
     Column("message_ref", Text),  # where the sent alert is, to edit it: Telegram message_id, Slack "channel ts"
+    Column("digested", Boolean, nullable=False, server_default="0"),  # sent inside a digest: never edited
+    # a held row that brings the count of a story already sent in a digest (delivery ``update_of``) to the next one
+    Column("update_of", Integer),
     UniqueConstraint("chat_id", "item_id", name="uq_deliveries_chat_item"),
     Index("ix_deliveries_state_next", "state", "next_attempt_at"),
     Index("ix_deliveries_chat_story", "chat_id", "story_id"),

@@ -19,6 +19,9 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("deliveries") as batch:
         batch.add_column(sa.Column("message_ref", sa.Text(), nullable=True))
+        # sent inside a digest (no message to edit); a held row that brings such a story's count to the next digest
+        batch.add_column(sa.Column("digested", sa.Boolean(), nullable=False, server_default="0"))
+        batch.add_column(sa.Column("update_of", sa.Integer(), nullable=True))
     op.create_table(
         "story_edits",
         sa.Column("delivery_id", sa.Integer(), sa.ForeignKey("deliveries.id", ondelete="CASCADE"),
@@ -74,4 +77,6 @@ def downgrade() -> None:
     op.drop_index("ix_story_edits_state_next", table_name="story_edits")
     op.drop_table("story_edits")
     with op.batch_alter_table("deliveries") as batch:
+        batch.drop_column("update_of")
+        batch.drop_column("digested")
         batch.drop_column("message_ref")
