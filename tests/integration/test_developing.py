@@ -144,3 +144,19 @@ async def test_follow_command(developing):
     await commands.dispatch(caller, "follow", "developing off")
     chat = await developing.service.store.chats.ensure("telegram", str(OFF))
     assert not await developing.service.store.followups.following(chat.id)
+
+
+async def test_quiet_hours_do_not_hold_an_urgent_followup(developing):
+    from sqlalchemy import update
+
+    from bot.store.tables import deliveries
+
+    d = developing
+    store = d.service.store
+    chat = await store.chats.ensure("telegram", str(EN))
+    await store.chats.update(chat.id, quiet_start="00:00", quiet_end="23:59")
+    async with store.engine.begin() as conn:  # the chat's alert came from an urgent watchlist
+        await conn.execute(update(deliveries).where(deliveries.c.chat_id == chat.id).values(urgent=True))
+    await d.grow(1)
+    await d.grow(2)
+    assert len(d.tg(EN)) == 2 and "Developing story: 3 sources" in d.tg(EN)[1]
