@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import pickle
+import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -137,3 +138,28 @@ def compile_rules(rules_dir: Path, cache_dir: Path | None) -> Compiled:
     if compiled.matcher is not None and unchanged:
         _write(cache_dir, path, compiled, logged=hit)
     return compiled
+
+
+def compile_aside(rules_dir: Path, cache_dir: Path | None) -> Compiled:
+    """Like :func:`compile_rules`, for a reload while the event loop runs: on a cache miss the build runs in a child
+    process that writes the cache, and this process only reads it. Built here, the automaton's construction and
+    its pickling are long C calls that hold the GIL, so the event loop too. Broken rules write no cache: they are
+    then loaded here, for their errors."""
+    if cache_dir is not None:
+        try:
+            missing = not (cache_dir / f"{PREFIX}{rules_hash(rules_dir)}.pickle").exists()
+        except OSError:
+            missing = False
+        if missing:
+            root = Path(__file__).resolve().parent.parent.parent
+            try:
+                subprocess.run([sys.executable, "-m", "bot.rules.cache", str(rules_dir), str(cache_dir)], cwd=root,
+                               capture_output=True, timeout=900, check=False)
+            except (OSError, subprocess.SubprocessError) as exc:
+                log.warning("rules: building in a child process failed (%s: %s); building here", type(exc).__name__,
+                            exc)
+    return compile_rules(rules_dir, cache_dir)
+
+
+if __name__ == "__main__":  # the child of compile_aside: build and write the cache
+    compile_rules(Path(sys.argv[1]), Path(sys.argv[2]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 from bot.commands.resolve import Resolver
 from bot.errors import ConfigError
 from bot.extract.matcher import Matcher
-from bot.rules.cache import Compiled, compile_rules
+from bot.rules.cache import Compiled, compile_aside, compile_rules
 from bot.rules.load import rule_files
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ class RulesHolder:
         self.cache_dir = cache_dir
         signature = self._fingerprint()
         compiled = compile_rules(rules_dir, cache_dir)
+        gc.freeze()
         if compiled.errors or compiled.matcher is None or compiled.resolver is None:
             raise ConfigError(list(compiled.errors))
         for warning in compiled.warnings:
@@ -76,11 +78,14 @@ class RulesHolder:
         signature = self._fingerprint()
         if signature == known:
             return signature, None
-        return signature, compile_rules(self.rules_dir, self.cache_dir)
+        compiled = compile_aside(self.rules_dir, self.cache_dir)
+        gc.freeze()  # millions of long-lived objects: out of the collector's sight, so no full collection stalls
+        return signature, compiled
 
     async def reload_if_changed(self) -> Reload:
         """Reload when a file under the rules directory changed; with errors, keep the last good rules. Every
-        step (stat, read, hash, parse, compile, cache) runs in a worker thread; the event loop only swaps."""
+        step (stat, read, hash, parse, compile, cache) runs in a worker thread, a cache miss is built in a child
+        process (``compile_aside``); the event loop only swaps."""
         signature, compiled = await asyncio.to_thread(self._load_if_changed, self._signature)
         self._signature = signature
         if compiled is None:

@@ -90,4 +90,9 @@ async def test_reload_swaps_matcher_and_resolver_together(rules: Path, tmp_path:
     assert (await holder.reload_if_changed()).changed is True
     matcher, resolver = holder.current()
     assert matcher is not first[0] and resolver.matcher is matcher
+    assert (tmp_path / "cache" / f"{PREFIX}{rules_hash(rules)}.pickle").exists()  # built by the child process
+    laws.write_text(laws.read_text(encoding="utf-8") + "  - {id: caesar-act, type: law}\n", encoding="utf-8")
+    broken = await holder.reload_if_changed()
+    assert broken.errors and broken.new_errors and not broken.changed
+    assert holder.current() == (matcher, resolver)  # the last good rules stay
     assert [m.entity_id for m in matcher.match_text("the Caesar Statute").mentions] == ["caesar-act"]
