@@ -39,7 +39,8 @@ class Application:
         self.settings = settings
         self.role = role
         self.metrics = Metrics()
-        self.rules = RulesHolder(settings.rules_dir)  # a broken or empty rule set raises ConfigError here
+        # a broken or empty rule set raises ConfigError here
+        self.rules = RulesHolder(settings.rules_dir, settings.rules_cache_dir)
         self.store = Store(settings.database)
         self.store.followups.threshold = settings.stories.developing_sources  # developing stories (issue 15)
         self.store.followups.window = settings.stories.developing_window
