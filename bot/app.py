@@ -6,12 +6,11 @@ import logging
 
 from bot.adapters.base import Adapter
 from bot.adapters.build import platform_adapters
-from bot.adapters.console import CONSOLE_ADDRESS
-from bot.alerts.i18n import t
+from bot.adapters.console import sync_console_chat
 from bot.commands.handlers import Commands
-from bot.config import ConfigError, Settings
+from bot.config import Settings
 from bot.delivery.held import send_digests
-from bot.delivery.notices import send_notices
+from bot.delivery.notices import notify_admins, send_notices
 from bot.delivery.outbox import Dispatcher
 from bot.feeds.fetch import make_client
 from bot.feeds.poll import Poller, PollSummary
@@ -21,7 +20,6 @@ from bot.http.health import Health
 from bot.http.metrics import Metrics
 from bot.http.server import HttpServer
 from bot.jobs import Jobs
-from bot.model import SubscriptionKind
 from bot.rules.holder import RulesHolder
 from bot.store import Store
 
@@ -89,7 +87,7 @@ class Application:
                 log.warning("%d deliveries were interrupted mid-send by the last stop; they will be sent again "
                             "in %g s", requeued, delay)
         if "console" in self.adapters:
-            await self._sync_console_chat()
+            await sync_console_chat(self.store, self.settings.console, self.rules.matcher)
         if self.http is not None:
             self.http.add_route("GET", "/metrics", self.health.metrics_endpoint)
             if self.websub is not None:
@@ -98,17 +96,6 @@ class Application:
             await self.http.start()
         for adapter in self.adapters.values():
             await adapter.start()
-
-    async def _sync_console_chat(self) -> None:
-        console = self.settings.console
-        matcher = self.rules.matcher
-        wanted = list(matcher.watchlists) if console.watchlists == "all" else list(console.watchlists)
-        if unknown := [w for w in wanted if w not in matcher.watchlists]:
-            raise ConfigError([f"console.watchlists: unknown watchlist id {w!r}" for w in unknown])
-        chat = await self.store.chats.ensure("console", CONSOLE_ADDRESS, console.language)
-        await self.store.chats.set_language(chat.id, console.language)
-        await self.store.chats.set_active(chat.id, True)
-        await self.store.subscriptions.replace(chat.id, SubscriptionKind.WATCHLIST, wanted)
 
     async def stop(self) -> None:
         for adapter in self.adapters.values():
@@ -126,14 +113,8 @@ class Application:
     # ------------------------------------------------------------ the work
 
     async def notify_admins(self, key: str, **values: object) -> None:
-        """Tell the bot administrators (Telegram and Slack user ids in config), each in their language: stored
-        as notices first, sent by the delivery side like alerts (retried on 429, kept across a restart)."""
-        s = self.settings
-        targets = [("telegram", str(a)) for a in s.telegram.admins] if s.telegram_token else []
-        targets += [("slack", a) for a in s.slack.admins] if s.slack_bot_token else []
-        log.warning("admin notice: %s", t("en", key, **values).replace("\n", " "))
-        if targets:
-            await self.store.notices.create(targets, key, dict(values))
+        """Tell the bot administrators, each in their language, through the notices outbox."""
+        await notify_admins(self.store, self.settings, key, values)
 
     async def deliver(self, summary: PollSummary | None = None) -> int:
         """Notices, then digests that are due, then alerts."""

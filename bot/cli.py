@@ -15,7 +15,7 @@ from bot.extract.matcher import Matcher
 from bot.feeds.fetch import FetchError, fetch, make_client
 from bot.feeds.parse import ParseError, item_key, parse_feed
 from bot.model import Item
-from bot.rules.load import load_rules
+from bot.rules.load import Rules, load_rules
 
 log = logging.getLogger("bot")
 
@@ -231,52 +231,39 @@ DEFAULT_EVAL_SETS = ("eval/items.yaml", "eval/items_context.yaml")  # the second
 DEFAULT_ANERCORP = "../shared/corpora/anercorp/ANERCorp_CamelLab_test.txt"
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
-    from bot.evaluate import (
-        STORY_SETS,
-        EvalSetError,
-        evaluate,
-        evaluate_anercorp,
-        evaluate_stories,
-        format_anercorp,
-        format_report,
-        format_stories,
-        load_eval_set,
-        report_json,
-    )
+def _eval_items(args: argparse.Namespace, rules: Rules) -> list | None:
+    """The items of every evaluation set asked for (None, with the errors printed, when one cannot be read)."""
+    from bot.evaluate import EvalSetError, load_eval_set
 
-    rules = load_rules(Path(args.rules) if args.rules else _settings(args.config).rules_dir)
-    if rules.errors:
-        _print_errors(rules.errors, sys.stderr)
-        return 1
-    matcher = Matcher(rules)
-    sets = args.set or list(DEFAULT_EVAL_SETS)
     items = []
-    for eval_set in sets:
+    for eval_set in args.set or list(DEFAULT_EVAL_SETS):
         try:
             items += load_eval_set(Path(eval_set), set(rules.entities))
         except (EvalSetError, OSError) as exc:
             _print_errors(getattr(exc, "messages", [f"{eval_set}: {exc}"]), sys.stderr)
-            return 1
+            return None
     duplicates = sorted({i.id for i in items if sum(j.id == i.id for j in items) > 1})
     if duplicates:
         print(f"rasad eval: item ids in more than one set: {', '.join(duplicates)}", file=sys.stderr)
-        return 1
-    chosen = [i for i in items if args.split == "all" or i.split == args.split]
-    report = evaluate(matcher, chosen)
-    aner = None
-    aner_path = Path(args.anercorp) if args.anercorp else None
-    if aner_path is not None:
-        if aner_path.is_file():
-            aner = evaluate_anercorp(matcher, aner_path)
-        else:
-            print(f"rasad eval: ANERcorp file not found: {aner_path} (skipped)", file=sys.stderr)
-    story_sets = [Path(p) for p in (args.stories or STORY_SETS)] if args.stories is not None else None
-    try:
-        stories = evaluate_stories(matcher, story_sets, args.split) if story_sets is not None else None
-    except (EvalSetError, OSError) as exc:
-        _print_errors(getattr(exc, "messages", [f"{args.stories}: {exc}"]), sys.stderr)
-        return 1
+        return None
+    return [i for i in items if args.split == "all" or i.split == args.split]
+
+
+def _eval_anercorp(args: argparse.Namespace, matcher: Matcher):  # noqa: ANN202 - the evaluate module's report
+    from bot.evaluate import evaluate_anercorp
+
+    path = Path(args.anercorp) if args.anercorp else None
+    if path is None:
+        return None
+    if not path.is_file():
+        print(f"rasad eval: ANERcorp file not found: {path} (skipped)", file=sys.stderr)
+        return None
+    return evaluate_anercorp(matcher, path)
+
+
+def _print_eval(args: argparse.Namespace, report, aner, stories) -> None:  # noqa: ANN001 - evaluate's reports
+    from bot.evaluate import format_anercorp, format_report, format_stories, report_json
+
     if args.json:
         data = json.loads(report_json(report, aner))
         if stories is not None:
@@ -284,14 +271,36 @@ def cmd_eval(args: argparse.Namespace) -> int:
                                "by_split": {k: v.as_dict() for k, v in stories.by_split.items()},
                                "by_kind": {k: v.as_dict() for k, v in stories.by_kind.items()}}
         print(json.dumps(data, ensure_ascii=False, indent=2))
-    else:
-        print(format_report(report, f"evaluation set {' + '.join(sets)}, split {args.split}"))
-        if aner is not None:
+        return
+    sets = args.set or list(DEFAULT_EVAL_SETS)
+    print(format_report(report, f"evaluation set {' + '.join(sets)}, split {args.split}"))
+    for extra in (format_anercorp(aner) if aner is not None else None,
+                  format_stories(stories) if stories is not None else None):
+        if extra is not None:
             print()
-            print(format_anercorp(aner))
-        if stories is not None:
-            print()
-            print(format_stories(stories))
+            print(extra)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from bot.evaluate import STORY_SETS, EvalSetError, evaluate, evaluate_stories
+
+    rules = load_rules(Path(args.rules) if args.rules else _settings(args.config).rules_dir)
+    if rules.errors:
+        _print_errors(rules.errors, sys.stderr)
+        return 1
+    matcher = Matcher(rules)
+    items = _eval_items(args, rules)
+    if items is None:
+        return 1
+    report = evaluate(matcher, items)
+    aner = _eval_anercorp(args, matcher)
+    story_sets = [Path(p) for p in (args.stories or STORY_SETS)] if args.stories is not None else None
+    try:
+        stories = evaluate_stories(matcher, story_sets, args.split) if story_sets is not None else None
+    except (EvalSetError, OSError) as exc:
+        _print_errors(getattr(exc, "messages", [f"{args.stories}: {exc}"]), sys.stderr)
+        return 1
+    _print_eval(args, report, aner, stories)
     return 0
 
 
@@ -330,6 +339,12 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--json", action="store_true", help="one JSON object per item")
     explain.set_defaults(func=cmd_explain)
 
+    _eval_parser(sub)
+    _feeds_parser(sub)
+    return parser
+
+
+def _eval_parser(sub: argparse._SubParsersAction) -> None:
     ev = sub.add_parser("eval", help="precision, recall and F1 of matching on the labelled evaluation set")
     ev.add_argument("--set", action="append", default=None,
                     help=f"evaluation set YAML, repeatable (default: {' and '.join(DEFAULT_EVAL_SETS)})")
@@ -345,6 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print the figures as JSON")
     ev.set_defaults(func=cmd_eval)
 
+
+def _feeds_parser(sub: argparse._SubParsersAction) -> None:
     feeds = sub.add_parser("feeds", help="the feeds: check them live, their learned schedule, OPML, directory")
     feeds.add_argument("--config", help=f"config file (default: ./{DEFAULT_CONFIG} when present)")
     fsub = feeds.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")
@@ -358,7 +375,6 @@ def build_parser() -> argparse.ArgumentParser:
     fexport = fsub.add_parser("export", help="write the active feeds as OPML")
     fexport.add_argument("file", help="the OPML file to write (- for standard output)")
     feeds.set_defaults(func=cmd_feeds)
-    return parser
 
 
 def cmd_feeds(args: argparse.Namespace) -> int:

@@ -8,10 +8,14 @@ from typing import TextIO
 
 from bot.alerts.compose import MAX_SOURCE, clean, clip, render_text
 from bot.alerts.i18n import t
+from bot.config import ConsoleConfig
 from bot.delivery.digest import Digest, DigestEntry, render_digest
 from bot.delivery.limits import UNLIMITED, RateLimiter
 from bot.delivery.sources import Also, also_text
-from bot.model import Alert
+from bot.errors import ConfigError
+from bot.extract.matcher import Matcher
+from bot.model import Alert, SubscriptionKind
+from bot.store import Store
 
 CONSOLE_ADDRESS = "console"
 
@@ -62,3 +66,14 @@ class ConsoleAdapter:
         for message in render_digest(digest, 4000, line):
             stream.write(message + "\n\n")
         stream.flush()
+
+
+async def sync_console_chat(store: Store, console: ConsoleConfig, matcher: Matcher) -> None:
+    """The console is one chat: it follows the watchlists the config names (all by default), in its language."""
+    wanted = list(matcher.watchlists) if console.watchlists == "all" else list(console.watchlists)
+    if unknown := [w for w in wanted if w not in matcher.watchlists]:
+        raise ConfigError([f"console.watchlists: unknown watchlist id {w!r}" for w in unknown])
+    chat = await store.chats.ensure("console", CONSOLE_ADDRESS, console.language)
+    await store.chats.set_language(chat.id, console.language)
+    await store.chats.set_active(chat.id, True)
+    await store.subscriptions.replace(chat.id, SubscriptionKind.WATCHLIST, wanted)

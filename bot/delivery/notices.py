@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from bot.adapters.base import Adapter, DeliveryError
 from bot.alerts.i18n import t
+from bot.config import Settings
 from bot.model import DeliveryState
 from bot.store import Store
 from bot.store.db import utcnow
@@ -58,3 +59,13 @@ async def send_notices(store: Store, adapters: Mapping[str, Adapter], lease: flo
         await store.notices.finish(job, DeliveryState.SENT)
         sent += 1
     return sent
+
+
+async def notify_admins(store: Store, settings: Settings, key: str, values: Mapping[str, object]) -> None:
+    """Tell the bot administrators (Telegram and Slack user ids in config), each in their language: stored as
+    notices first, sent by the delivery side like alerts (retried on 429, kept across a restart)."""
+    targets = [("telegram", str(a)) for a in settings.telegram.admins] if settings.telegram_token else []
+    targets += [("slack", a) for a in settings.slack.admins] if settings.slack_bot_token else []
+    log.warning("admin notice: %s", t("en", key, **values).replace("\n", " "))
+    if targets:
+        await store.notices.create(targets, key, dict(values))
