@@ -75,6 +75,7 @@ def simulated_day(seed: int = 11) -> dict:
     import random
     from datetime import datetime, timedelta
 
+    from bot.config import PollConfig
     from bot.feeds.schedule import LEARN_FROM, adaptive_interval, learned_interval
 
     rng = random.Random(seed)
@@ -82,6 +83,7 @@ def simulated_day(seed: int = 11) -> dict:
     day = 86400
     kinds = {"busy": (40, 24 * 6), "regular": (40, 24), "quiet": (120, 3)}  # feeds, items per day
     low, high, default = 60, 6 * 3600, 300
+    ceiling = PollConfig().adaptive_max  # the shipped default: a quiet feed is still asked every 30 minutes
     out: dict[str, dict[str, float]] = {}
     for kind, (feeds, per_day) in kinds.items():
         totals = {"fixed_requests": 0.0, "adaptive_requests": 0.0, "fixed_delay": 0.0, "adaptive_delay": 0.0,
@@ -102,7 +104,7 @@ def simulated_day(seed: int = 11) -> dict:
                     if mode == "fixed":
                         interval = default
                     else:
-                        learned = learned_interval(seen[-30:], now, low, high) if len(seen) >= LEARN_FROM else None
+                        learned = learned_interval(seen[-30:], now, low, ceiling) if len(seen) >= LEARN_FROM else None
                         interval = adaptive_interval(None, default, None, learned, low, high)
                     t += interval * rng.uniform(0.9, 1.1)
                 delay += sum(day - p for p in pending)  # not seen by the end of the day

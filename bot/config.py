@@ -92,6 +92,8 @@ class PollConfig(_Strict):
     rules_check: float = Field(default=5, gt=0, le=3600)  # seconds between checks of the rules files
     user_agent: str = "Rasad/0.1 (+https://github.com/rasad; diplomatic news monitor)"
     adaptive: bool = True  # learn each feed's interval from its publishing times (within min/max_interval)
+    # a quiet feed is still asked at least this often: a rare item (a ministry's statement) waits minutes, not hours
+    adaptive_max: int = Field(default=1800, ge=60)
     push_interval: int = Field(default=3600, ge=60)  # the safety-net poll of a feed pushed by a WebSub hub
     websub_lease: int = Field(default=86400, ge=300)  # lease asked of hubs (seconds); renewed before expiry
 

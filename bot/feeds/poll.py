@@ -30,6 +30,7 @@ from bot.feeds.schedule import (
     failure_delay,
     feed_interval,
     learned_interval,
+    learning_ceiling,
     next_check,
 )
 from bot.http.health import Health
@@ -143,7 +144,7 @@ class Poller:
         if not self.poll.adaptive or feed.interval:
             return None
         times = await self.times.of(feed.id)
-        return learned_interval(times, now, self.poll.min_interval, self.poll.max_interval)
+        return learned_interval(times, now, self.poll.min_interval, learning_ceiling(self.poll))
 
     async def ingest(self, feed_id: int, content: bytes, headers: dict[str, str]) -> PollSummary:
         """Content a WebSub hub pushed: the same pipeline as a poll (parse → new items → match → deliveries),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
+from typing import Protocol
 
 MAX_BACKOFF = 6 * 3600  # a failing feed is retried at least this often (until it is marked broken)
 MAX_RETRY_AFTER = 7 * 24 * 3600  # a server's own Retry-After is honoured in full, up to a week
@@ -34,6 +35,12 @@ def failure_delay(interval: int, error_count: int, broken: bool, broken_retry: i
     return max(delay, min(retry_after or 0, MAX_RETRY_AFTER))
 
 
+class PollLimits(Protocol):
+    min_interval: int
+    max_interval: int
+    adaptive_max: int
+
+
 LEARN_FROM = 3  # publishing times needed before a feed's interval is learned
 
 
@@ -53,6 +60,12 @@ def learned_interval(published: list[datetime], now: datetime, lowest: int, high
     if silence > median:
         wanted = max(wanted, silence / 4)
     return int(max(lowest, min(wanted, highest)))
+
+
+def learning_ceiling(poll: PollLimits) -> int:
+    """The longest interval a feed may learn: ``poll.adaptive_max`` (within ``poll.max_interval``), so that a feed
+    that went quiet is still asked often enough for its next item to be news, not history."""
+    return max(poll.min_interval, min(poll.adaptive_max, poll.max_interval))
 
 
 def adaptive_interval(configured: int | None, default: int, asked: int | None, learned: int | None, lowest: int,

@@ -43,7 +43,7 @@ async def check(settings: Settings, directory: bool, as_json: bool, stale_days: 
 
 async def stats(settings: Settings, out: TextIO = sys.stdout) -> int:
     """Each stored feed: its learned interval (from its publishing times), push state, last items."""
-    from bot.feeds.schedule import adaptive_interval, learned_interval
+    from bot.feeds.schedule import adaptive_interval, learned_interval, learning_ceiling
     from bot.store import Store
     from bot.store.db import utcnow
     from bot.store.websub import WebSubStore
@@ -56,7 +56,7 @@ async def stats(settings: Settings, out: TextIO = sys.stdout) -> int:
         print("id  interval  learned  push     last item          name", file=out)
         for feed in await store.feeds.all():
             times = await store.feeds.published_times(feed.id)
-            learned = learned_interval(times, now, p.min_interval, p.max_interval) if not feed.interval else None
+            learned = learned_interval(times, now, p.min_interval, learning_ceiling(p)) if not feed.interval else None
             interval = adaptive_interval(feed.interval, p.interval, feed.asked_interval, learned, p.min_interval,
                                          p.max_interval)
             sub = subs.get(feed.id)

@@ -37,3 +37,18 @@ def test_a_simulated_day_asks_quiet_feeds_much_less():
     day = simulated_day()
     assert day["quiet"]["adaptive_requests"] * 10 < day["quiet"]["fixed_requests"]
     assert day["busy"]["adaptive_mean_delay_s"] <= day["busy"]["fixed_mean_delay_s"]
+
+
+def test_a_quiet_feed_is_still_asked_every_adaptive_max():
+    from datetime import datetime, timedelta
+
+    from bot.config import PollConfig
+    from bot.feeds.schedule import learned_interval, learning_ceiling
+
+    now = datetime(2026, 11, 29, 12, 0)
+    quiet = [now - timedelta(hours=h) for h in (48, 40, 30, 20)]  # one item every ~9 hours, silent for 20 hours
+    poll = PollConfig()
+    assert learning_ceiling(poll) == 1800
+    assert learned_interval(quiet, now, poll.min_interval, poll.max_interval) > 3600  # what it would learn alone
+    assert learned_interval(quiet, now, poll.min_interval, learning_ceiling(poll)) == 1800
+    assert learning_ceiling(PollConfig(adaptive_max=100_000, max_interval=7200)) == 7200  # within max_interval
