@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.adapters.base import Adapter, DeliveryError
-from bot.alerts.compose import compose_alert
-from bot.delivery.outbox import backoff
+from bot.delivery.outbox import backoff, chat_alert
 from bot.delivery.sources import also_line
 from bot.extract.matcher import Matcher
 from bot.model import Alert, EditJob
@@ -39,14 +38,7 @@ class EditStats:
 
 def edit_alert_for(job: EditJob, matcher: Matcher) -> Alert:
     """The first alert of the delivery, in the chat's language, as it was sent."""
-    watchlists = [matcher.watchlists[w] for w in job.followed.watchlists if w in matcher.watchlists]
-    mentions = job.stored.match.mentions
-    wanted = set(job.followed.entities)
-    phrases = list(job.followed.phrases)
-    if (wanted or phrases) and not watchlists:
-        mentions = tuple(m for m in mentions if m.entity_id in wanted) or (() if phrases else mentions)
-    alert = compose_alert(job.stored.item, mentions, watchlists, matcher.entities, job.chat.language,
-                          phrases=phrases)
+    alert = chat_alert(job.stored, job.followed, job.chat.language, matcher)
     return dataclasses.replace(alert, story_id=job.story_id)  # the same "Sources" button as when sent
 
 

@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.adapters.base import Adapter, DeliveryError
-from bot.alerts.compose import compose_alert
 from bot.delivery.digest import in_quiet_hours, quiet_ends_at
-from bot.delivery.outbox import backoff
+from bot.delivery.outbox import backoff, chat_alert
 from bot.delivery.sources import Also, also_line
 from bot.extract.matcher import Matcher
 from bot.model import Alert
@@ -41,14 +40,7 @@ class FollowupStats:
 
 def followup_alert(job: FollowupJob, matcher: Matcher) -> Alert:
     """The chat's first alert of the story, as it was sent (why this chat gets it), in the chat's language."""
-    watchlists = [matcher.watchlists[w] for w in job.followed.watchlists if w in matcher.watchlists]
-    mentions = job.stored.match.mentions
-    wanted = set(job.followed.entities)
-    phrases = list(job.followed.phrases)
-    if (wanted or phrases) and not watchlists:
-        mentions = tuple(m for m in mentions if m.entity_id in wanted) or (() if phrases else mentions)
-    alert = compose_alert(job.stored.item, mentions, watchlists, matcher.entities, job.chat.language,
-                          phrases=phrases)
+    alert = chat_alert(job.stored, job.followed, job.chat.language, matcher)
     return dataclasses.replace(alert, story_id=job.story_id, urgent=alert.urgent or job.urgent)
 
 

@@ -19,7 +19,7 @@ from bot.alerts.compose import compose_alert
 from bot.delivery.limits import RateLimiter
 from bot.extract.matcher import Matcher
 from bot.http.metrics import Metrics
-from bot.model import Alert, DeliveryJob, DeliveryState
+from bot.model import Alert, DeliveryJob, DeliveryState, Followed, StoredItem
 from bot.store import Store
 from bot.store.db import utcnow
 
@@ -133,16 +133,21 @@ class Dispatcher:
             self.metrics.inc("rasad_alerts_failed_total", platform=platform)
 
 
-def alert_for(job: DeliveryJob, matcher: Matcher) -> Alert:
-    """The alert of one delivery, in its chat's language, showing why this chat gets it."""
-    watchlists = [matcher.watchlists[w] for w in job.followed.watchlists if w in matcher.watchlists]
-    mentions = job.stored.match.mentions
-    wanted = set(job.followed.entities)
-    phrases = list(job.followed.phrases)
+def chat_alert(stored: StoredItem, followed: Followed, language: str, matcher: Matcher) -> Alert:
+    """The alert of a stored item for one chat, in its language, showing why this chat gets it (the watchlists it
+    follows that fired, else the entities or words it follows). Sends, edits and follow-ups all draw it so."""
+    watchlists = [matcher.watchlists[w] for w in followed.watchlists if w in matcher.watchlists]
+    mentions = stored.match.mentions
+    wanted = set(followed.entities)
+    phrases = list(followed.phrases)
     if (wanted or phrases) and not watchlists:  # followed as single entities or words: show those
         mentions = tuple(m for m in mentions if m.entity_id in wanted) or (() if phrases else mentions)
-    alert = compose_alert(job.stored.item, mentions, watchlists, matcher.entities, job.chat.language,
-                          phrases=phrases)
+    return compose_alert(stored.item, mentions, watchlists, matcher.entities, language, phrases=phrases)
+
+
+def alert_for(job: DeliveryJob, matcher: Matcher) -> Alert:
+    """The alert of one delivery, with its story's id (the "Sources" button)."""
+    alert = chat_alert(job.stored, job.followed, job.chat.language, matcher)
     return dataclasses.replace(alert, story_id=job.story_id or job.stored.id)
 
 
