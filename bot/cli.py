@@ -135,31 +135,34 @@ def _human(item: Item, match, matcher: Matcher) -> str:
     return "\n".join(lines)
 
 
-def cmd_match(args: argparse.Namespace) -> int:
+def _matcher_and_items(args: argparse.Namespace, command: str) -> tuple[Matcher, list[Item]] | int:
+    """The rules' matcher and the items of TEXT or --feed (for ``match`` and ``explain``), or an exit code."""
     if (args.text is None) == (args.feed is None):
-        print("rasad match: give either TEXT or --feed PATH_OR_URL", file=sys.stderr)
+        print(f"rasad {command}: give either TEXT or --feed PATH_OR_URL", file=sys.stderr)
         return 2
-    if args.rules:
-        rules_dir = Path(args.rules)
-    else:
-        try:
-            rules_dir = _settings(args.config).rules_dir
-        except ConfigError as exc:
-            _print_errors(exc.messages, sys.stderr)
-            return 1
+    try:
+        rules_dir = Path(args.rules) if args.rules else _settings(args.config).rules_dir
+    except ConfigError as exc:
+        _print_errors(exc.messages, sys.stderr)
+        return 1
     rules = load_rules(rules_dir)
     if rules.errors:
         _print_errors(rules.errors, sys.stderr)
         return 1
-    matcher = Matcher(rules)
     if args.text is not None:
-        items = [Item(key=item_key(None, None, args.text, ""), title=args.text)]
-    else:
-        try:
-            items = asyncio.run(_feed_items(args.feed))
-        except (FetchError, ParseError) as exc:
-            print(f"rasad match: {args.feed}: {exc}", file=sys.stderr)
-            return 1
+        return Matcher(rules), [Item(key=item_key(None, None, args.text, ""), title=args.text)]
+    try:
+        return Matcher(rules), asyncio.run(_feed_items(args.feed))
+    except (FetchError, ParseError) as exc:
+        print(f"rasad {command}: {args.feed}: {exc}", file=sys.stderr)
+        return 1
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    loaded = _matcher_and_items(args, "match")
+    if isinstance(loaded, int):
+        return loaded
+    matcher, items = loaded
     for item in items:
         match = matcher.match(item)
         if args.json:
@@ -192,27 +195,10 @@ def _human_explain(item: Item, matcher: Matcher) -> str:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     """Every candidate mention of a text or a feed's items, kept or dropped, with the evidence."""
-    if (args.text is None) == (args.feed is None):
-        print("rasad explain: give either TEXT or --feed PATH_OR_URL", file=sys.stderr)
-        return 2
-    try:
-        rules_dir = Path(args.rules) if args.rules else _settings(args.config).rules_dir
-    except ConfigError as exc:
-        _print_errors(exc.messages, sys.stderr)
-        return 1
-    rules = load_rules(rules_dir)
-    if rules.errors:
-        _print_errors(rules.errors, sys.stderr)
-        return 1
-    matcher = Matcher(rules)
-    if args.text is not None:
-        items = [Item(key=item_key(None, None, args.text, ""), title=args.text)]
-    else:
-        try:
-            items = asyncio.run(_feed_items(args.feed))
-        except (FetchError, ParseError) as exc:
-            print(f"rasad explain: {args.feed}: {exc}", file=sys.stderr)
-            return 1
+    loaded = _matcher_and_items(args, "explain")
+    if isinstance(loaded, int):
+        return loaded
+    matcher, items = loaded
     for item in items:
         if args.json:
             print(json.dumps({"id": item.key, "title": item.title, "candidates": [
