@@ -243,6 +243,21 @@ def reply_mrkdwn(text: str, lang: str) -> str:
     return _rtl(mrkdwn_escape(as_typed_on("slack", text)), lang)
 
 
+def _delivery_error(exc: SlackApiError, sending: bool) -> DeliveryError:
+    """What a Web API refusal means for a send (``sending``) or an edit: 429 waits its Retry-After; a channel
+    that is gone stops a send for good and marks the chat inactive (an edit is only given up); 5xx is retried."""
+    error = exc.response.get("error", "") if exc.response is not None else ""
+    status = exc.response.status_code if exc.response is not None else 0
+    if status == 429 or error == "ratelimited":
+        retry = exc.response.headers.get("Retry-After", "1") if exc.response is not None else "1"
+        return DeliveryError(f"slack 429 retry after {retry}", retry_after=float(retry))
+    if sending and error in CHANNEL_GONE:
+        return DeliveryError(f"slack: {error}", permanent=True, chat_gone=True)
+    if error in RETRYABLE or status >= 500:
+        return DeliveryError(f"slack: {error or status}")
+    return DeliveryError(f"slack: {error or status}", permanent=True, chat_gone=False)
+
+
 def _error_code(exc: SlackApiError) -> str:
     response = exc.response
     error = response.get("error") if response is not None else None
@@ -326,16 +341,7 @@ class SlackAdapter:
                                                         unfurl_links=False, unfurl_media=False, parse="none",
                                                         link_names=False)
         except SlackApiError as exc:
-            error = exc.response.get("error", "") if exc.response is not None else ""
-            status = exc.response.status_code if exc.response is not None else 0
-            if status == 429 or error == "ratelimited":
-                retry = exc.response.headers.get("Retry-After", "1") if exc.response is not None else "1"
-                raise DeliveryError(f"slack 429 retry after {retry}", retry_after=float(retry)) from None
-            if error in CHANNEL_GONE:
-                raise DeliveryError(f"slack: {error}", permanent=True, chat_gone=True) from None
-            if error in RETRYABLE or status >= 500:
-                raise DeliveryError(f"slack: {error or status}") from None
-            raise DeliveryError(f"slack: {error or status}", permanent=True, chat_gone=False) from None
+            raise _delivery_error(exc, sending=True) from None
         except TimeoutError as exc:
             raise DeliveryError(f"slack timeout (outcome unknown): {exc}", unknown_outcome=True) from None
         except ClientError as exc:
@@ -350,14 +356,7 @@ class SlackAdapter:
             await self.client.chat_update(channel=channel or address, ts=ts, text=render_fallback(alert),
                                           blocks=render_edited_blocks(alert, also), parse="none", link_names=False)
         except SlackApiError as exc:
-            error = exc.response.get("error", "") if exc.response is not None else ""
-            status = exc.response.status_code if exc.response is not None else 0
-            if status == 429 or error == "ratelimited":
-                retry = exc.response.headers.get("Retry-After", "1") if exc.response is not None else "1"
-                raise DeliveryError(f"slack 429 retry after {retry}", retry_after=float(retry)) from None
-            if error in RETRYABLE or status >= 500:
-                raise DeliveryError(f"slack: {error or status}") from None
-            raise DeliveryError(f"slack: {error or status}", permanent=True, chat_gone=False) from None
+            raise _delivery_error(exc, sending=False) from None
         except TimeoutError as exc:
             raise DeliveryError(f"slack timeout: {exc}", unknown_outcome=True) from None
         except ClientError as exc:
