@@ -85,3 +85,17 @@ async def server():
     srv = await FeedServer().start()
     yield srv
     await srv.stop()
+
+
+@pytest.fixture
+async def tg(tmp_path):
+    """A started Application wired to a fake Bot API and a local feed file (tests/fakes/harness.py)."""
+    from tests.fakes.harness import Harness
+    from tests.fakes.telegram_api import FakeTelegram
+
+    fake = await FakeTelegram().start()
+    harness = Harness(tmp_path, fake)
+    await harness.service.start()
+    yield harness
+    await harness.service.stop()
+    await fake.stop()

@@ -3,26 +3,13 @@ language, hostile files refused; the real python-telegram-bot client against the
 
 from __future__ import annotations
 
-import pytest
-
 from tests.fakes.harness import ADMIN, Harness
-from tests.fakes.telegram_api import FakeTelegram
 
 OPML = (b"<?xml version='1.0'?>\n<opml version='2.0'><body>\n"
         b"<outline text='UN' xmlUrl='http://8.8.8.8/un.xml' language='en'/>\n"
         b"<outline text='Local' xmlUrl='http://127.0.0.1:9/feed.xml'/>\n"
         b"<outline text='Mail' xmlUrl='mailto:desk@example.org'/>\n"
         b"</body></opml>\n")
-
-
-@pytest.fixture
-async def tg(tmp_path):
-    fake = await FakeTelegram().start()
-    harness = Harness(tmp_path, fake)
-    await harness.service.start()
-    yield harness
-    await harness.service.stop()
-    await fake.stop()
 
 
 async def send_file(tg: Harness, chat_id: int, name: str, content: bytes, caption: str = "", **kw) -> str:

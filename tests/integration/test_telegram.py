@@ -11,20 +11,10 @@ from bot.config import Settings, TelegramConfig
 from bot.model import Target
 from tests.conftest import RULES
 from tests.fakes.feeds import feed_xml
-from tests.fakes.harness import ADMIN, Harness
+from tests.fakes.harness import ADMIN
 from tests.fakes.telegram_api import FakeTelegram
 
 RLM = "\u200f"
-
-
-@pytest.fixture
-async def tg(tmp_path):
-    fake = await FakeTelegram().start()
-    harness = Harness(tmp_path, fake)
-    await harness.service.start()
-    yield harness
-    await harness.service.stop()
-    await fake.stop()
 
 
 def alerts_to(fake: FakeTelegram, chat_id: int) -> list[dict]:
