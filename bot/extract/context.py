@@ -100,11 +100,25 @@ def _find_cue(cues: tuple[str, ...], window_text: str) -> str | None:
     return None
 
 
+# A sentence ends at . ! ? ؟ followed by a space, unless the word before the point is an abbreviation of at
+# most three letters (U.S. President, Mr. Assad, Gen. Mazloum).
+_SENTENCE_END = re.compile(r"(?<![\s.][^\W\d_])(?<![\s.][^\W\d_]{2})(?<![\s.][^\W\d_]{3})[.!?؟](?= )")
+
+
 def window_text(folded: str, start: int, end: int, words: int) -> str:
-    """The ``words`` words before and after [start, end) of the folded text, punctuation as spaces."""
-    before = word_spaced(folded[:start]).split()[-words:] if words else []
-    after = word_spaced(folded[end:]).split()[:words] if words else []
-    return " ".join(before + ["|"] + after)
+    """The ``words`` words before and after [start, end) of the folded text, punctuation as spaces, within the
+    mention's sentence (a cue in the next sentence says nothing about this mention)."""
+    if not words:
+        return "|"
+    head = folded[max(0, start - 400):start]
+    ends = list(_SENTENCE_END.finditer(head))
+    if ends:
+        head = head[ends[-1].end():]
+    tail = folded[end:end + 400]
+    stop = _SENTENCE_END.search(tail)
+    if stop is not None:
+        tail = tail[:stop.start()]
+    return " ".join(word_spaced(head).split()[-words:] + ["|"] + word_spaced(tail).split()[:words])
 
 
 def decide(context: EntityContext, folded: str, start: int, end: int, others: Collection[str],

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bot.extract.catalog import Catalog, Pattern
 from bot.extract.context import decide
+from bot.extract.guards import guard
 from bot.model import Mention
 from bot.text.normalize import Normalized, is_word_char, normalize
 
@@ -153,6 +154,23 @@ def _candidates(catalog: Catalog, norm: Normalized,
     return candidates
 
 
+def _guarded(catalog: Catalog, norm: Normalized, candidates: list[Candidate], ambiguous: list[Candidate]
+             ) -> dict[Candidate, str]:
+    """The candidates of people and places that a built-in check drops (bot/extract/guards.py), with the reason."""
+    out: dict[Candidate, str] = {}
+    ends: set[int] | None = None
+    for cand in (*candidates, *ambiguous):
+        own = catalog.guarded.get(cand[2])
+        if own is None:
+            continue
+        if ends is None:
+            ends = {c[1] for c in candidates} | {c[1] for c in ambiguous}
+        reason = guard(catalog.entities[cand[2]], norm.folded, norm.cased, cand[0], cand[1], own, ends)
+        if reason is not None:
+            out[cand] = reason
+    return out
+
+
 def _longest_first(candidates: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     """Longest first, then leftmost; keep those that overlap nothing kept already. Returned in text order."""
     taken: list[tuple[int, int]] = []
@@ -208,6 +226,10 @@ def _mentions(norm: Normalized, kept: list[Candidate]) -> list[Mention]:
 def find_mentions_normalized(catalog: Catalog, norm: Normalized) -> list[Mention]:
     ambiguous: list[Candidate] | None = [] if catalog.contexts else None
     candidates = _candidates(catalog, norm, ambiguous)
+    dropped = _guarded(catalog, norm, candidates, ambiguous or [])
+    if dropped:
+        candidates = [c for c in candidates if c not in dropped]
+        ambiguous = [c for c in ambiguous or [] if c not in dropped]
     if ambiguous:  # only items with a hit of an ambiguous form pay for a decision
         candidates = candidates + [c for c, kept, _ in _decided(catalog, norm, candidates, ambiguous) if kept]
     return _mentions(norm, _longest_first(candidates))
@@ -222,10 +244,13 @@ def explain(catalog: Catalog, text: str) -> list[Decided]:
     norm = normalize(text)
     ambiguous: list[Candidate] = []
     plain = _candidates(catalog, norm, ambiguous)
-    decided = _decided(catalog, norm, plain, ambiguous)
-    candidates = plain + [c for c, kept, _ in decided if kept]
+    dropped = _guarded(catalog, norm, plain, ambiguous)
+    kept_plain = [c for c in plain if c not in dropped]
+    decided = _decided(catalog, norm, kept_plain, [c for c in ambiguous if c not in dropped])
+    candidates = kept_plain + [c for c, kept, _ in decided if kept]
     final = set(_longest_first(candidates))
-    reasons: dict[Candidate, tuple[bool, str, bool]] = {c: (True, "unambiguous form", False) for c in plain}
+    reasons: dict[Candidate, tuple[bool, str, bool]] = {c: (True, "unambiguous form", False) for c in kept_plain}
+    reasons.update((c, (False, reason, c in ambiguous)) for c, reason in dropped.items())
     for cand, kept, reason in decided:
         reasons[cand] = (kept, reason, True)
     out = []

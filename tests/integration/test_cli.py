@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from tests.conftest import DATA, RULES
 from tests.fakes.cli import run
@@ -92,3 +93,23 @@ def test_eval_json_with_anercorp(corpora):
     aner = data["anercorp"]
     assert aner["gold"] > 2000 and 0 < aner["covered"] <= aner["gold"] and aner["recall"] >= 0.95
     assert aner["not_covered_top"]
+
+
+def test_explain_reads_a_feed_and_prints_each_decision(tmp_path: Path) -> None:
+    """``rasad explain --feed FILE``: every item, every candidate kept or dropped, with the evidence; --json too."""
+    from tests.fakes.feeds import feed_xml
+
+    feed = tmp_path / "wire.xml"
+    feed.write_text(feed_xml(("a", "وقال الأسد في قصر الشعب إن دمشق لن تقبل", "x"),
+                             ("b", "Zoo news", "ولادة شبلين لأنثى الأسد في حديقة الحيوانات")), encoding="utf-8")
+    root = Path(__file__).resolve().parents[2]
+    out = run(["explain", "--feed", str(feed), "--rules", str(root / "rules")], cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "kept    bashar-al-assad" in out.stdout and "dropped bashar-al-assad" in out.stdout
+    assert "refute cue" in out.stdout and "rules/entities/people.yaml" in out.stdout
+    out = run(["explain", "--feed", str(feed), "--rules", str(root / "rules"), "--json"], cwd=tmp_path)
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [line["id"] for line in lines] == ["a", "b"]
+    assert [c["kept"] for c in lines[1]["candidates"] if c["id"] == "bashar-al-assad"] == [False]
+    out = run(["explain", "--feed", str(tmp_path / "missing.xml"), "--rules", str(root / "rules")], cwd=tmp_path)
+    assert out.returncode != 0 and "missing.xml" in out.stderr

@@ -77,3 +77,49 @@ def test_shipped_catalogue_decides_bare_assad_and_sharaa() -> None:
     assert "bashar-al-assad" not in _ids(m, "أعلنت حديقة الحيوانات ولادة شبلين لأنثى الأسد")
     assert "ahmed-al-sharaa" in _ids(m, "التقى الشرع في قصر الشعب وفدا تركيا")
     assert "ahmed-al-sharaa" not in _ids(m, "وأوضح المفتي أن الشرع أجاز قصر الصلاة")
+
+
+GUARD_RULES = """version: 1
+entities:
+  - id: hariri
+    type: person
+    names: {en: Rafik Hariri, ar: رفيق الحريري}
+    context: {aliases: {ar: [الحريري], en: [Hariri]}, otherwise: keep}
+  - id: powell
+    type: person
+    names: {en: Colin Powell}
+    context: {aliases: {en: [Powell]}, otherwise: keep}
+  - {id: lebanon, type: place, names: {en: Lebanon, ar: لبنان}, aliases: {en: [Beirut]}}
+  - {id: georgia, type: place, names: {en: Georgia, ar: جورجيا}, aliases: {en: [Tbilisi]}}
+  - {id: usa, type: place, names: {en: United States, ar: الولايات المتحدة}, aliases: {ar: [الأمريكية]}}
+"""
+
+
+def test_named_after_another_given_name_and_namesakes_are_dropped(tmp_path: Path) -> None:
+    """The built-in checks (bot/extract/guards.py) hold for any entity of the type, plain or ambiguous form."""
+    m = _matcher(tmp_path, GUARD_RULES)
+    # named after the person: an airport, a stadium, a street (before the name in Arabic, after it in English)
+    assert _ids(m, "هبطت الطائرة في مطار رفيق الحريري الدولي") == set()
+    assert _ids(m, "Flights resumed to Rafik Hariri International Airport on Monday") == set()
+    assert _ids(m, "The Hariri Foundation awarded 40 scholarships") == set()
+    # another given name before the bare surname (Latin capitals; a list of Arabic given names)
+    assert _ids(m, "Fed chair Jerome Powell kept rates on hold") == set()
+    assert _ids(m, "أعلن بهاء الحريري ترشحه") == set()
+    # ... but not a title, a sentence-starting word, another mention or the entity's own first name
+    assert _ids(m, "Secretary Powell flew to Beirut") == {"powell", "lebanon"}
+    assert _ids(m, "Then Powell flew in") == {"powell"}
+    assert _ids(m, "قال رفيق الحريري إن الحكومة مستمرة") == {"hariri"}
+    assert _ids(m, "Colin Powell spoke") == {"powell"}
+    # a namesake elsewhere: a US state after the place, or called a US state
+    assert _ids(m, "A butcher in Lebanon, Pennsylvania, smokes bologna") == set()
+    assert _ids(m, "ضرب إعصار ولاية جورجيا الأمريكية") == {"usa"}
+    assert _ids(m, "Talks in Tbilisi, Georgia, ended") == {"georgia"}  # the entity's own name is no namesake
+    assert _ids(m, "Lebanon, Georgia and Ukraine voted") == {"lebanon", "georgia"}  # a list of states
+
+
+def test_explain_names_the_guard_that_dropped_a_mention(tmp_path: Path) -> None:
+    m = _matcher(tmp_path, GUARD_RULES)
+    decided = m.explain_text("The Rafik Hariri Stadium reopened")
+    assert [(d.entity_id, d.text, d.kept) for d in decided] == [("hariri", "Rafik Hariri", False),
+                                                                 ("hariri", "Hariri", False)]
+    assert all("named after: 'stadium'" in d.reason for d in decided)

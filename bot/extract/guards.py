@@ -1,0 +1,180 @@
+"""Built-in checks that drop a candidate mention whatever its form, from the words right around it (issue 13).
+
+They cover the classes of false alarm that no entity-by-entity list can close, because the other referent is
+open-ended:
+
+* **named after** — a person's name inside the name of a place or an institution: مطار رفيق الحريري, ملعب
+  الباسل, شارع ...; the Bassel al-Assad Stadium, the Rafik Hariri International Airport, the Carter Center;
+* **another given name** — a person's bare surname right after a given name that is not the entity's own:
+  Jerome Powell (not Colin), Mads Pedersen, Asma al-Assad; ماهر الأسد, بهاء الحريري (Arabic: from a list of
+  common given names, as Arabic has no capitals);
+* **a namesake elsewhere** — a place followed by a US state (Lebanon, Pennsylvania; Moscow, Idaho) or called a
+  US state (ولاية جورجيا الأمريكية, the US state of Georgia).
+
+Each check looks at one or two words next to the mention and returns the reason ``rasad explain`` prints, or None.
+A person's full name is a longer mention than its surname alone, so "Bashar al-Assad" never reaches the
+given-name check as a bare surname.
+"""
+
+from __future__ import annotations
+
+from bot.model import Entity
+from bot.text.normalize import normalize_key, word_spaced
+
+_AR_INSTITUTIONS = frozenset(normalize_key(w) for w in (
+    "مطار ملعب استاد ستاد شارع طريق أوتوستراد جادة ساحة مدرسة ثانوية إعدادية جامعة كلية معهد أكاديمية مستشفى "
+    "مشفى مستوصف مسجد جامع جسر سد قاعة صالة مكتبة مؤسسة جمعية جائزة متحف مرفأ ميناء حديقة مركز نادي بطولة "
+    "كأس دورة مدينة حي ضاحية ضريح تمثال نصب سفينة فرقاطة").split())
+# words that may stand between the institution and the name: مطار الشهيد باسل الأسد, شارع الرئيس ...
+_AR_HONORIFICS = frozenset(normalize_key(w) for w in "الشهيد الرئيس الراحل الملك الأمير الشيخ الدكتور الزعيم الإمام "
+                           "الدولي الرياضي الوطني".split())
+_EN_INSTITUTIONS = frozenset(
+    "stadium airport street avenue road highway boulevard square bridge dam school university college hospital "
+    "mosque library museum prize award foundation center centre hall park port institute academy trophy cup arena "
+    "scholarship memorial tower towers lake mausoleum statue expressway freeway motorway".split())
+_EN_BEFORE = frozenset("lake fort mount camp stade aeroport aéroport uss hms".split())
+_EN_TITLES = frozenset(
+    "president presidents minister ministers prime foreign defence defense interior deputy vice special envoy "
+    "ambassador secretary chancellor premier leader commander speaker judge senator rep sen gov governor general "
+    "gen lt col colonel field marshal crown prince princess king queen emir sheikh sheikha sultan mr mrs ms dr "
+    "prof sir lord lady imam ayatollah mullah pope patriarch rabbi brother sister former late ousted exiled "
+    "acting interim new old then chief spokesman spokeswoman spokesperson director un u.n. us u.s. uk eu "
+    "under after before when while with without against for from by as and but or if since during about "
+    "the a an of to in on at that this these those his her their its our your my says said told "
+    # words that start a sentence before a name: "Then Assad ...", "Will Erdogan ..."
+    "then now so even only both neither either why how what who whom whose where which will would did does do can "
+    "could should shall may might must has have had is was are were not no yes meanwhile today yesterday tomorrow "
+    "also still yet once here there thus hence later earlier first last next instead indeed perhaps maybe "
+    "although though because unless until whether where whereas let tell ask meet call see".split())
+_AR_GIVEN_NAMES = frozenset(normalize_key(w) for w in (
+    "محمد أحمد محمود مصطفى علي حسن حسين عمر عثمان خالد وليد سعيد سعد سعود فهد فيصل عبدالله عبد سلمان سلطان "
+    "ماهر باسل بهاء بشرى أسماء رفعت جميل مجد منذر فواز نمير ريم زين زينب فاطمة عائشة مريم سارة ليلى هند رنا "
+    "يوسف إبراهيم إسماعيل إسحاق يعقوب موسى عيسى داود سليمان هارون زكريا يحيى إلياس جورج ميشال ميشيل بيار "
+    "جبران سمير سامي سامر سليم كمال جمال نبيل نزار نادر ناصر منصور مروان هشام هاني رامي طارق زياد عماد "
+    "إياد أيمن أنس أسامة بلال حمزة طلال عادل عاطف عصام غسان فادي فراس فؤاد قاسم كريم لؤي مازن معاذ "
+    "مهند نضال هيثم وائل ياسر يزن الساعدي سيف هنيبعل المعتصم خميس عائشة حافظ بشار ناجي رياض شكري صلاح "
+    "توفيق رشيد مجيد حميد عبدالرحمن عبدالعزيز عبدالكريم عبدالحميد عبدالقادر عبداللطيف").split())
+_US_STATES = frozenset(
+    "alabama alaska arizona arkansas california colorado connecticut delaware florida hawaii idaho illinois "
+    "indiana iowa kansas kentucky louisiana maine maryland massachusetts michigan minnesota mississippi missouri "
+    "montana nebraska nevada ohio oklahoma oregon pennsylvania tennessee texas utah vermont "
+    "wisconsin wyoming pa tenn fla tex ky mich minn ill calif wis mass conn ore ariz".split()) | {
+    "new hampshire", "new jersey", "new mexico", "north carolina", "north dakota", "rhode island",
+    "south carolina", "south dakota", "west virginia"}
+# Georgia, Washington and New York are left out: "Russia, Georgia and Ukraine", "Riyadh, Washington and Moscow".
+_AR_US = frozenset(normalize_key(w) for w in ("الأمريكية", "الأميركية", "الامريكيه"))
+_AR_STATE = normalize_key("ولاية")
+
+
+def _words_before(text: str, start: int, count: int) -> list[str]:
+    return word_spaced(text[max(0, start - 80):start]).split()[-count:]
+
+
+def _words_after(text: str, end: int, count: int) -> list[str]:
+    return word_spaced(text[end:end + 80]).split()[:count]
+
+
+def _adjacent_before(text: str, start: int) -> str | None:
+    """The word right before ``start``, when only one space stands between them (no punctuation)."""
+    if start < 2 or text[start - 1] != " " or not text[start - 2].isalnum():
+        return None
+    head = text[:start - 1]
+    i = len(head)
+    while i > 0 and (head[i - 1].isalnum() or head[i - 1] in "-'’."):
+        i -= 1
+    return head[i:] or None
+
+
+def named_after(folded: str, start: int, end: int, own: set[str]) -> str | None:
+    before = _words_before(folded, start, 4)
+    for i in range(len(before) - 1, -1, -1):
+        word = before[i]
+        if word in _AR_INSTITUTIONS or _strip_ar_proclitic(word) in _AR_INSTITUTIONS:
+            return f"named after: {word!r} before the name (a place or institution named after the person)"
+        if word in _EN_BEFORE and i == len(before) - 1:
+            return f"named after: {word!r} before the name"
+        if word not in _AR_HONORIFICS and word not in own:  # مطار الشهيد رفيق الحريري for الحريري
+            break
+    after = _words_after(folded, end, 2)
+    if after[:1] and after[0] in ("international", "memorial", "national", "sports", "military") and after[1:]:
+        after = after[1:]
+    if after and after[0] in _EN_INSTITUTIONS:
+        return f"named after: {after[0]!r} after the name (a place or institution named after the person)"
+    return None
+
+
+def _strip_ar_proclitic(word: str) -> str:
+    for prefix in ("وب", "ول", "فب", "و", "ف", "ب", "ل"):
+        if word.startswith(prefix) and len(word) > len(prefix) + 2:
+            return word[len(prefix):]
+    return word
+
+
+def _own_words(entity: Entity) -> set[str]:
+    words: set[str] = set()
+    for form in [*entity.names.values(), *(a for group in entity.aliases.values() for a in group)]:
+        words.update(word_spaced(normalize_key(form)).split())
+    return words
+
+
+def _is_bare_surname(hit: str) -> bool:
+    words = word_spaced(hit).split()
+    if words and words[0] in ("al", "el") and len(words) > 1:
+        words = words[1:]
+    return len(words) == 1
+
+
+def other_given_name(entity: Entity, folded: str, cased: str, start: int, end: int,
+                     own: set[str]) -> str | None:
+    if not _is_bare_surname(folded[start:end]):
+        return None
+    word = _adjacent_before(cased, start)
+    if word is None:
+        return None
+    key = normalize_key(word)
+    if key in own:
+        return None
+    if word[0].isalpha() and word.isascii():
+        if not word[0].isupper() or word.isupper() or "'" in word or "’" in word or key in _EN_TITLES:
+            return None
+        return f"another given name: {word!r} right before the surname"
+    if key in _AR_GIVEN_NAMES:
+        return f"another given name: {word!r} right before the surname"
+    return None
+
+
+def namesake_elsewhere(folded: str, start: int, end: int, own: set[str]) -> str | None:
+    if folded.startswith((", ", "، "), end):
+        words = word_spaced(folded[end + 2:end + 40]).split()
+        for size in (2, 1):
+            name = " ".join(words[:size])
+            if name in _US_STATES and name not in own:
+                return f"a namesake elsewhere: followed by the US state {name!r}"
+    if "state of " in folded[max(0, start - 16):start]:
+        before = _words_before(folded, start, 3)
+        if before[-2:] == ["state", "of"] or before[-3:-1] == ["state", "of"]:
+            return "a namesake elsewhere: 'state of' before the name"
+    if _AR_STATE in folded[max(0, start - 10):start]:
+        before = _words_before(folded, start, 1)
+        after = _words_after(folded, end, 1)
+        if before and _AR_STATE in (before[0], _strip_ar_proclitic(before[0])) and after and after[0] in _AR_US:
+            return "a namesake elsewhere: a US state (ولاية ... الأمريكية)"
+    return None
+
+
+def guard(entity: Entity, folded: str, cased: str, start: int, end: int, own: set[str],
+          mention_ends: set[int]) -> str | None:
+    """Why a candidate of ``entity`` at folded[start:end] is not a mention of it, or None. ``own``: the entity's
+    own name words; ``mention_ends``: where other candidates end (a word that is itself a mention, as in "Syrian
+    Assad", is no given name)."""
+    if entity.type == "person":
+        return named_after(folded, start, end, own) or (
+            None if start - 1 in mention_ends else other_given_name(entity, folded, cased, start, end, own))
+    if entity.type == "place":
+        return namesake_elsewhere(folded, start, end, own)
+    return None
+
+
+def own_words(entities: dict[str, Entity]) -> dict[str, set[str]]:
+    """Each person's and place's own name words (never "another given name", nor a namesake's state)."""
+    return {eid: _own_words(e) for eid, e in entities.items() if e.type in ("person", "place")}
