@@ -83,7 +83,9 @@ def run(quick: bool = False) -> dict:
     shipped = list(load_rules("rules").entities.values())
     texts = [i.text for i in item_mix(60 if quick else 400)]
     sizes = (100, 1_000) if quick else SIZES
-    out: dict = {"name": "matching", "items": len(texts), "target_ratio": 1.5, "target_speedup": 100}
+    out: dict = {"name": "matching", "items": len(texts), "target_ratio": 1.5, "target_speedup": 100,
+                 # before issue 16 (the growing catalogue; the code of that time): 38/46/100/144 µs per item
+                 "baseline_ratio_growing": 3.8}
     fixed = _frequent(shipped, texts)
     out["same_entities"] = [e.id for e in fixed]
     for mix in ("same", "growing"):

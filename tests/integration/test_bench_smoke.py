@@ -16,6 +16,9 @@ def test_bench_quick_run_writes_json(tmp_path):
     names = [r["name"] for r in data["results"]]
     assert names == ["matching", "pipeline", "poll_cycle"]
     matching = data["results"][0]
-    assert matching["rows"][0]["us_per_item"] > 0 and "speedup_vs_regex" in matching["rows"][0]
+    assert matching["rows_growing"][0]["us_per_item"] > 0 and "speedup_vs_regex" in matching["rows_growing"][0]
+    # design B (the token index) finds exactly what the automaton finds, at every size of both catalogues
+    assert all(row["token_same_mentions"] for mix in ("same", "growing") for row in matching[f"rows_{mix}"])
+    assert matching["rows_same"][0]["mentions_per_item"] > 0
     assert data["results"][2]["failed"] == 0
     assert "aliases" in result.stdout and "wrote" in result.stdout
