@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import ahocorasick
 
 from bot.extract.context import EntityContext
-from bot.extract.guards import own_words
+from bot.extract.guards import Own, own_words
 from bot.model import Entity
 from bot.text.lang import is_arabic_letter
 from bot.text.normalize import normalize, word_spaced
@@ -149,7 +149,7 @@ class Catalog:
                 self._automaton.add_word(variant, (len(variant), lead, len(key) + 1, value, gap))
         self.size = len(table)
         # people and places: their own name words, for the built-in checks of bot/extract/guards.py
-        self.guarded: dict[str, set[str]] = own_words(self.entities)
+        self.guarded: dict[str, Own] = own_words(self.entities)
         if table:
             self._automaton.make_automaton()
 

@@ -102,7 +102,7 @@ def _find_cue(cues: tuple[str, ...], window_text: str) -> str | None:
 
 # A sentence ends at . ! ? ؟ followed by a space, unless the word before the point is an abbreviation of at
 # most three letters (U.S. President, Mr. Assad, Gen. Mazloum).
-_SENTENCE_END = re.compile(r"(?<![\s.][^\W\d_])(?<![\s.][^\W\d_]{2})(?<![\s.][^\W\d_]{3})[.!?؟](?= )")
+SENTENCE_END = re.compile(r"(?<![\s.][^\W\d_])(?<![\s.][^\W\d_]{2})(?<![\s.][^\W\d_]{3})[.!?؟](?= )")
 
 
 def window_text(folded: str, start: int, end: int, words: int) -> str:
@@ -111,11 +111,11 @@ def window_text(folded: str, start: int, end: int, words: int) -> str:
     if not words:
         return "|"
     head = folded[max(0, start - 400):start]
-    ends = list(_SENTENCE_END.finditer(head))
+    ends = list(SENTENCE_END.finditer(head))
     if ends:
         head = head[ends[-1].end():]
     tail = folded[end:end + 400]
-    stop = _SENTENCE_END.search(tail)
+    stop = SENTENCE_END.search(tail)
     if stop is not None:
         tail = tail[:stop.start()]
     return " ".join(word_spaced(head).split()[-words:] + ["|"] + word_spaced(tail).split()[:words])

@@ -18,6 +18,9 @@ given-name check as a bare surname.
 
 from __future__ import annotations
 
+import unicodedata
+from dataclasses import dataclass
+
 from bot.model import Entity
 from bot.text.normalize import normalize_key, word_spaced
 
@@ -85,7 +88,7 @@ def _adjacent_before(text: str, start: int) -> str | None:
     return head[i:] or None
 
 
-def named_after(folded: str, start: int, end: int, own: set[str]) -> str | None:
+def named_after(folded: str, start: int, end: int, own: frozenset[str]) -> str | None:
     before = _words_before(folded, start, 4)
     for i in range(len(before) - 1, -1, -1):
         word = before[i]
@@ -125,7 +128,7 @@ def _is_bare_surname(hit: str) -> bool:
 
 
 def other_given_name(entity: Entity, folded: str, cased: str, start: int, end: int,
-                     own: set[str]) -> str | None:
+                     own: frozenset[str]) -> str | None:
     if not _is_bare_surname(folded[start:end]):
         return None
     word = _adjacent_before(cased, start)
@@ -143,7 +146,7 @@ def other_given_name(entity: Entity, folded: str, cased: str, start: int, end: i
     return None
 
 
-def namesake_elsewhere(folded: str, start: int, end: int, own: set[str]) -> str | None:
+def namesake_elsewhere(folded: str, start: int, end: int, own: frozenset[str]) -> str | None:
     if folded.startswith((", ", "، "), end):
         words = word_spaced(folded[end + 2:end + 40]).split()
         for size in (2, 1):
@@ -162,19 +165,168 @@ def namesake_elsewhere(folded: str, start: int, end: int, own: set[str]) -> str 
     return None
 
 
-def guard(entity: Entity, folded: str, cased: str, start: int, end: int, own: set[str],
-          mention_ends: set[int]) -> str | None:
-    """Why a candidate of ``entity`` at folded[start:end] is not a mention of it, or None. ``own``: the entity's
-    own name words; ``mention_ends``: where other candidates end (a word that is itself a mention, as in "Syrian
-    Assad", is no given name)."""
-    if entity.type == "person":
-        return named_after(folded, start, end, own) or (
-            None if start - 1 in mention_ends else other_given_name(entity, folded, cased, start, end, own))
-    if entity.type == "place":
-        return namesake_elsewhere(folded, start, end, own)
+# a place used as the venue of a sports, cultural or food event (the Beirut Marathon, a chess open in Tehran, cafés
+# in old Cairo) is not its state: a word of such events in the sentence, none of politics, and the place used as
+# a location. A "*" ends a prefix.
+_LEISURE = (
+    "marathon* concert* festival* tournament* championship* league derby olympic* athlete* runners sprinter* "
+    "football* basketball* tennis chess film* movie* album* singer* orchestra* opera operas fashion cafe* café* "
+    "restaurant* recipe* dish dishes menu* chef* cuisine* tourist* tourism hotel* museum* galler* theatre* theater* "
+    "cinema* stadium* match matches cup trophy race bakery bakeries pastr* dessert* cocktail* bartender* shopper* "
+    "boutique* concertgoers fans spectators "
+    "ماراثون حفل* مهرجان* بطوله بطولات مباراه مباريات دوري اولمب* عداء* لاعب* فيلم* افلام البوم* مطرب* مغني* "
+    "اغني* موسيق* اوركسترا معرض ازياء مقهي مقاهي مطعم* مطاعم طبق اطباق وصفه وصفات طهاه طاهي سياح* فندق* فنادق "
+    "متحف* شطرنج كره ملعب* حلويات مسرح* سينما رواد زبائن جمهور")
+_POLITICS = (
+    "minister* ministr* president* government* talks diplomat* ambassador* embassy army military troops forces "
+    "sanction* summit* envoy* official* parliament* election* protest* ceasefire war attack* strike* airstrike* "
+    "refugee* regime un u.n security opposition rebel* militant* agreement* treaty negotiat* foreign border* "
+    "nuclear missile* killed bomb* "
+    "وزير* وزار* رئيس* حكوم* محادثات مفاوضات دبلوماس* سفير* سفاره جيش عسكري* قوات عقوبات قمه مبعوث* مسؤول* "
+    "برلمان* انتخاب* احتجاج* تظاهر* اطلاق حرب هجوم* غاره غارات قصف* لاجي* لاجئ* نظام الامم المعارضه فصائل "
+    "اتفاق* معاهده نووي* صاروخ* حدود* قتل* مقتل")
+_VENUE_BEFORE = frozenset("in at near inside around hosts hosted host في قرب داخل وسط تستضيف استضافت يستضيف".split())
+
+
+def _vocabulary(spec: str) -> tuple[frozenset[str], tuple[str, ...]]:
+    words = [normalize_key(w) if not w.endswith("*") else normalize_key(w[:-1]) + "*" for w in spec.split()]
+    return frozenset(w for w in words if not w.endswith("*")), tuple(w[:-1] for w in words if w.endswith("*"))
+
+
+_LEISURE_WORDS = _vocabulary(_LEISURE)
+_POLITICS_WORDS = _vocabulary(_POLITICS)
+
+
+def _has(words: list[str], vocabulary: tuple[frozenset[str], tuple[str, ...]]) -> str | None:
+    exact, prefixes = vocabulary
+    for word in words:
+        for form in (word, _strip_ar_proclitic(word), word[2:] if word.startswith("ال") else word):
+            if form in exact or (prefixes and form.startswith(prefixes)):
+                return word
     return None
 
 
-def own_words(entities: dict[str, Entity]) -> dict[str, set[str]]:
+def sentence(folded: str, start: int, end: int) -> str:
+    """The sentence of folded[start:end] (see ``window_text`` for where a sentence ends)."""
+    from bot.extract.context import SENTENCE_END
+
+    head = folded[max(0, start - 400):start]
+    ends = list(SENTENCE_END.finditer(head))
+    if ends:
+        head = head[ends[-1].end():]
+    tail = folded[end:end + 400]
+    stop = SENTENCE_END.search(tail)
+    return head + folded[start:end] + (tail[:stop.start()] if stop else tail)
+
+
+def leisure_venue(folded: str, start: int, end: int) -> str | None:
+    before = _words_before(folded, start, 1)
+    after = _words_after(folded, end, 1)
+    clitic_b = start > 0 and folded[start - 1] == "ب" and (start < 2 or not folded[start - 2].isalnum())
+    used_as_venue = clitic_b or (before and before[0] in _VENUE_BEFORE) or (after and _has(after, _LEISURE_WORDS))
+    if not used_as_venue:
+        return None
+    words = word_spaced(sentence(folded, start, end)).split()
+    event = _has(words, _LEISURE_WORDS)
+    if event is None or _has(words, _POLITICS_WORDS) is not None:
+        return None
+    return f"a venue: {event!r} in the sentence and no word of politics (a sports, cultural or food event)"
+
+
+# places whose name is also a given name: Chad Johnson, Jordan Henderson, Cuba Gooding Jr., Michael Jordan
+_GIVEN_NAME_PLACES = frozenset("chad jordan cuba israel india georgia kenya china".split())
+_NOT_A_NAME = _EN_TITLES | _EN_INSTITUTIONS | frozenset(
+    "north south east west northern southern eastern western central greater upper lower occupied free new "
+    "valley river kingdom republic state government army police forces border crossing talks deal news times "
+    "post daily says said hits reopens urges warns rejects".split())
+
+
+def _capitalised_name(word: str | None) -> bool:
+    return word is not None and word.isalpha() and word.isascii() and word[0].isupper() and not word.isupper() and (
+        word.lower() not in _NOT_A_NAME)
+
+
+def person_named_like_place(cased: str, start: int, end: int, mention_starts: set[int],
+                            mention_ends: set[int]) -> str | None:
+    if cased[start:end].lower() not in _GIVEN_NAME_PLACES:
+        return None
+    nxt = cased[end + 1:end + 40].split(" ")[:3] if cased[end:end + 1] == " " else []
+    if nxt and end + 1 not in mention_starts and _capitalised_name(nxt[0].rstrip(",.")) and (
+            len(nxt) < 3 or not all(w[:1].isupper() for w in nxt[1:3])):  # not a Title Case headline
+        return f"a person's name: {cased[start:end]} {nxt[0].rstrip(',.')}"
+    prev = _adjacent_before(cased, start)
+    if start - 1 not in mention_ends and _capitalised_name(prev):
+        return f"a person's name: {prev} {cased[start:end]}"
+    return None
+
+
+_US_PLACE_AFTER = frozenset("county borough township parish".split())
+
+
+def _namesake_in_us(folded: str, start: int, end: int, own: frozenset[str], alone: bool) -> str | None:
+    after = _words_after(folded, end, 1)
+    if after and after[0] in _US_PLACE_AFTER:
+        return f"a namesake elsewhere: {after[0]!r} after the name"
+    if not alone:
+        return None
+    words = word_spaced(sentence(folded, start, end)).split()
+    pairs = {" ".join(words[i:i + 2]) for i in range(len(words) - 1)}
+    state = next((w for w in (*words, *pairs) if w in _US_STATES and w not in own), None)
+    return None if state is None else f"a namesake elsewhere: the sentence is in the US state {state!r}"
+
+
+@dataclass(frozen=True, slots=True)
+class Around:
+    """What the checks know of the item besides the candidate: its text and the other candidates."""
+
+    folded: str
+    cased: str
+    starts: set[int]  # where candidates start
+    ends: set[int]  # where candidates end
+    entities: set[str]  # every candidate's entity
+
+
+@dataclass(frozen=True, slots=True)
+class Own:
+    """What the checks know of one person or place: the words of its own names and aliases, and (a place) its
+    metonyms: the aliases that do not look like its name, such as a capital (بيروت, Beirut for Lebanon)."""
+
+    words: frozenset[str]
+    metonyms: frozenset[str]
+
+
+def guard(entity: Entity, around: Around, start: int, end: int, own: Own) -> str | None:
+    """Why a candidate of ``entity`` at folded[start:end] is not a mention of it, or None (a word that is itself a
+    mention, as in "Syrian Assad", is no given name)."""
+    folded = around.folded
+    words = own.words
+    if entity.type == "person":
+        return named_after(folded, start, end, words) or (
+            None if start - 1 in around.ends else other_given_name(entity, folded, around.cased, start, end, words))
+    if entity.type == "place":
+        return (namesake_elsewhere(folded, start, end, words)
+                or _namesake_in_us(folded, start, end, words, around.entities <= {entity.id})
+                or person_named_like_place(around.cased, start, end, around.starts, around.ends)
+                or (leisure_venue(folded, start, end) if folded[start:end] in own.metonyms else None))
+    return None
+
+
+def _stem(key: str) -> str:
+    key = key[2:] if key.startswith("ال") else key
+    return "".join(c for c in unicodedata.normalize("NFKD", key) if not unicodedata.combining(c))[:3]
+
+
+def _metonyms(entity: Entity) -> frozenset[str]:
+    """Single-word aliases of four letters or more whose first letters no name and no other alias shares: a capital
+    or a seat (Beirut, الكرملين), not an adjective (American, أمريكي: a family of forms) nor an acronym."""
+    names = {_stem(normalize_key(n)) for n in entity.names.values()}
+    keys = [k for k in (normalize_key(a) for group in entity.aliases.values() for a in group) if k]
+    stems = [_stem(k) for k in keys]
+    return frozenset(k for k, stem in zip(keys, stems, strict=True)
+                     if " " not in k and len(k) >= 4 and stem not in names and stems.count(stem) == 1)
+
+
+def own_words(entities: dict[str, Entity]) -> dict[str, Own]:
     """Each person's and place's own name words (never "another given name", nor a namesake's state)."""
-    return {eid: _own_words(e) for eid, e in entities.items() if e.type in ("person", "place")}
+    return {eid: Own(frozenset(_own_words(e)), _metonyms(e) if e.type == "place" else frozenset())
+            for eid, e in entities.items() if e.type in ("person", "place")}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from bot.extract.catalog import Catalog, Pattern
 from bot.extract.context import decide
-from bot.extract.guards import guard
+from bot.extract.guards import Around, guard
 from bot.model import Mention
 from bot.text.normalize import Normalized, is_word_char, normalize
 
@@ -158,14 +158,16 @@ def _guarded(catalog: Catalog, norm: Normalized, candidates: list[Candidate], am
              ) -> dict[Candidate, str]:
     """The candidates of people and places that a built-in check drops (bot/extract/guards.py), with the reason."""
     out: dict[Candidate, str] = {}
-    ends: set[int] | None = None
+    around: Around | None = None
     for cand in (*candidates, *ambiguous):
         own = catalog.guarded.get(cand[2])
         if own is None:
             continue
-        if ends is None:
-            ends = {c[1] for c in candidates} | {c[1] for c in ambiguous}
-        reason = guard(catalog.entities[cand[2]], norm.folded, norm.cased, cand[0], cand[1], own, ends)
+        if around is None:
+            every = (*candidates, *ambiguous)
+            around = Around(norm.folded, norm.cased, {c[0] for c in every}, {c[1] for c in every},
+                            {c[2] for c in every})
+        reason = guard(catalog.entities[cand[2]], around, cand[0], cand[1], own)
         if reason is not None:
             out[cand] = reason
     return out

@@ -91,6 +91,8 @@ entities:
     context: {aliases: {en: [Powell]}, otherwise: keep}
   - {id: lebanon, type: place, names: {en: Lebanon, ar: لبنان}, aliases: {en: [Beirut]}}
   - {id: georgia, type: place, names: {en: Georgia, ar: جورجيا}, aliases: {en: [Tbilisi]}}
+  - {id: jordan, type: place, names: {en: Jordan, ar: الأردن}, aliases: {en: [Jordanian, Amman], ar: [عمان]}}
+  - {id: palmyra, type: place, names: {en: Palmyra, ar: تدمر}}
   - {id: usa, type: place, names: {en: United States, ar: الولايات المتحدة}, aliases: {ar: [الأمريكية]}}
 """
 
@@ -115,6 +117,26 @@ def test_named_after_another_given_name_and_namesakes_are_dropped(tmp_path: Path
     assert _ids(m, "ضرب إعصار ولاية جورجيا الأمريكية") == {"usa"}
     assert _ids(m, "Talks in Tbilisi, Georgia, ended") == {"georgia"}  # the entity's own name is no namesake
     assert _ids(m, "Lebanon, Georgia and Ukraine voted") == {"lebanon", "georgia"}  # a list of states
+
+
+def test_capital_as_a_venue_person_named_like_a_place_and_us_namesakes(tmp_path: Path) -> None:
+    m = _matcher(tmp_path, GUARD_RULES)
+    # a capital that stands for its state, used as the venue of a sports, cultural or food event
+    assert _ids(m, "Thousands of runners took part in the Beirut Marathon on Sunday") == set()
+    assert _ids(m, "أحيت فرقة حفلا موسيقيا في عمان مساء الجمعة") == set()
+    # ... but not in a sentence of politics, nor the state's own name, nor a city that is its own entity
+    assert _ids(m, "Ministers met in Beirut after the marathon talks on the border") == {"lebanon"}
+    assert _ids(m, "Lebanon won the basketball tournament") == {"lebanon"}
+    assert _ids(m, "Tourists returned to the museum in Palmyra") == {"palmyra"}
+    # a place whose name is also a given name, inside a person's name (not in a Title Case headline)
+    assert _ids(m, "Jordan Henderson scored twice on Saturday") == set()
+    assert _ids(m, "a documentary about Michael Jordan and the Bulls") == set()
+    assert _ids(m, "Jordan Reopens Border Crossing With Syria") == {"jordan"}
+    assert _ids(m, "King Abdullah of Jordan met Georgia's president") == {"jordan", "georgia"}
+    # a namesake in the US: "X County", or a sentence about a US state that names nothing else
+    assert _ids(m, "Lebanon County commissioners approved the budget") == set()
+    assert _ids(m, "Palmyra borough council in Pennsylvania voted to repave three streets") == set()
+    assert _ids(m, "Jordanian troops moved to the Palmyra front, officials said in Ohio") == {"jordan", "palmyra"}
 
 
 def test_explain_names_the_guard_that_dropped_a_mention(tmp_path: Path) -> None:
