@@ -96,7 +96,7 @@ def entity_forms(entity: Entity, weak: bool = True) -> list[str]:
 
 def context_forms(context: EntityContext) -> list[str]:
     """The forms an entity's ``context: aliases`` add (decided per mention)."""
-    return [form for forms in context.aliases.values() for form in forms]
+    return [form for group in (context.aliases, context.likely) for forms in group.values() for form in forms]
 
 
 def weak_resolution_forms(entity: Entity) -> list[str]:

@@ -8,7 +8,8 @@ in this order of evidence (the first that applies decides):
 3. a ``refute_entities`` entity mentioned anywhere in the item → dropped;
 4. a ``confirm_entities`` entity mentioned anywhere in the item (another entity of the same file) → kept;
 5. the same entity mentioned unambiguously elsewhere in the item (بشار الأسد ... الأسد) → kept;
-6. otherwise ``otherwise`` (``drop`` by default).
+6. otherwise ``otherwise`` (``drop`` by default); a form listed under ``likely:`` instead of ``aliases:`` is kept
+   here whatever ``otherwise`` says (a name that is usually the entity: a capital, a full name shared with a singer).
 
 Longer names that contain the alias and are something else are the entity's ``exclude:`` phrases. Cues are
 words or phrases, normalized like aliases; an Arabic cue may carry proclitics (والرئيس for الرئيس), and a cue
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.text.normalize import normalize_key, word_spaced
 
@@ -39,11 +40,14 @@ class EntityContext:
     refute_entities: tuple[str, ...] = ()
     window: int = DEFAULT_WINDOW
     otherwise: str = "drop"  # keep | drop
+    likely: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # forms kept without evidence
+    likely_keys: frozenset[str] = frozenset()  # their normalized keys
 
     @property
     def keys(self) -> frozenset[str]:
-        """The normalized forms that are ambiguous for this entity."""
-        return frozenset(k for forms in self.aliases.values() for k in map(normalize_key, forms) if k)
+        """The normalized forms that are ambiguous for this entity (``aliases`` and ``likely``)."""
+        return frozenset(k for group in (self.aliases, self.likely) for forms in group.values()
+                         for k in map(normalize_key, forms) if k)
 
     @property
     def declares_evidence(self) -> bool:
@@ -53,7 +57,7 @@ class EntityContext:
 def build_context(entity_id: str, aliases: Mapping[str, Iterable[str]], confirm: Mapping[str, Iterable[str]],
                   refute: Mapping[str, Iterable[str]], confirm_entities: Iterable[str] = (),
                   refute_entities: Iterable[str] = (), window: int = DEFAULT_WINDOW,
-                  otherwise: str = "drop") -> EntityContext:
+                  otherwise: str = "drop", likely: Mapping[str, Iterable[str]] | None = None) -> EntityContext:
     def cues(by_lang: Mapping[str, Iterable[str]]) -> tuple[str, ...]:
         out: list[str] = []
         for cue in (c for group in by_lang.values() for c in group):
@@ -63,8 +67,11 @@ def build_context(entity_id: str, aliases: Mapping[str, Iterable[str]], confirm:
                 out.append(" ".join(word_spaced(key).split()) + ("*" if star else ""))
         return tuple(dict.fromkeys(out))
 
+    likely_forms = {lang: tuple(forms) for lang, forms in (likely or {}).items()}
+    likely_keys = frozenset(k for forms in likely_forms.values() for k in map(normalize_key, forms) if k)
     return EntityContext(entity_id, {lang: tuple(forms) for lang, forms in aliases.items()}, cues(confirm),
-                         cues(refute), tuple(confirm_entities), tuple(refute_entities), window, otherwise)
+                         cues(refute), tuple(confirm_entities), tuple(refute_entities), window, otherwise,
+                         likely_forms, likely_keys)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,4 +150,6 @@ def decide(context: EntityContext, folded: str, start: int, end: int, others: Co
         return Decision(True, "the entity is also named unambiguously in the item")
     if context.otherwise == "keep":
         return Decision(True, "no evidence either way: otherwise: keep")
+    if folded[start:end] in context.likely_keys:
+        return Decision(True, "no evidence either way: a 'likely' form (kept unless a refute cue or entity says no)")
     return Decision(False, "no evidence: otherwise: drop (add a confirm cue or confirm_entities to keep it)")

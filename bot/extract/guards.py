@@ -35,6 +35,7 @@ _EN_INSTITUTIONS = frozenset(
     "stadium airport street avenue road highway boulevard square bridge dam school university college hospital "
     "mosque library museum prize award foundation center centre hall park port institute academy trophy cup arena "
     "scholarship memorial tower towers lake mausoleum statue expressway freeway motorway".split())
+_EN_PLACE_OF = frozenset("city town village port county province prefecture district".split())
 _EN_BEFORE = frozenset("lake fort mount camp stade aeroport aéroport uss hms".split())
 _EN_TITLES = frozenset(
     "president presidents minister ministers prime foreign defence defense interior deputy vice special envoy "
@@ -96,6 +97,8 @@ def named_after(folded: str, start: int, end: int, own: frozenset[str]) -> str |
             return f"named after: {word!r} before the name (a place or institution named after the person)"
         if word in _EN_BEFORE and i == len(before) - 1:
             return f"named after: {word!r} before the name"
+        if word == "of" and i == len(before) - 1 and i > 0 and before[i - 1] in _EN_PLACE_OF:
+            return f"named after: {before[i - 1]!r} of before the name (a place called so)"
         if word not in _AR_HONORIFICS and word not in own:  # مطار الشهيد رفيق الحريري for الحريري
             break
     after = _words_after(folded, end, 2)
@@ -185,7 +188,9 @@ _POLITICS = (
     "وزير* وزار* رئيس* حكوم* محادثات مفاوضات دبلوماس* سفير* سفاره جيش عسكري* قوات عقوبات قمه مبعوث* مسؤول* "
     "برلمان* انتخاب* احتجاج* تظاهر* اطلاق حرب هجوم* غاره غارات قصف* لاجي* لاجئ* نظام الامم المعارضه فصائل "
     "اتفاق* معاهده نووي* صاروخ* حدود* قتل* مقتل")
-_VENUE_BEFORE = frozenset("in at near inside around hosts hosted host في قرب داخل وسط تستضيف استضافت يستضيف".split())
+_VENUE_BEFORE = frozenset(normalize_key(w) for w in (
+    "in at near inside around hosts hosted host في قرب داخل وسط تستضيف استضافت يستضيف أحياء شوارع أسواق ضواحي "
+    "مقاهي").split())
 
 
 def _vocabulary(spec: str) -> tuple[frozenset[str], tuple[str, ...]]:

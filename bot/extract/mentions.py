@@ -164,8 +164,8 @@ def _guarded(catalog: Catalog, norm: Normalized, candidates: list[Candidate], am
         if own is None:
             continue
         if around is None:
-            every = (*candidates, *ambiguous)
-            around = Around(norm.folded, norm.cased, {c[0] for c in every}, {c[1] for c in every},
+            every = (*candidates, *ambiguous)  # where mentions start and end: plain forms only (sure ones)
+            around = Around(norm.folded, norm.cased, {c[0] for c in candidates}, {c[1] for c in candidates},
                             {c[2] for c in every})
         reason = guard(catalog.entities[cand[2]], around, cand[0], cand[1], own)
         if reason is not None:

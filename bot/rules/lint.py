@@ -55,8 +55,10 @@ def _context_warnings(rules: Rules) -> list[str]:
         if context.declares_evidence:
             continue
         entity = rules.entities[entity_id]
-        forms = ", ".join(repr(f) for forms in context.aliases.values() for f in forms)
-        effect = "never match" if context.otherwise == "drop" else "always match, as plain aliases"
+        forms = ", ".join(repr(f) for group in (context.aliases, context.likely) for forms in group.values()
+                          for f in forms)
+        drop = context.otherwise == "drop" and not any(context.likely.values())
+        effect = "never match" if drop else "always match, as plain aliases"
         out.append(f"{entity.source}: warning: entity {entity_id!r}: ambiguous aliases {forms} declare no "
                    f"confirm, refute, confirm_entities or refute_entities: they {effect}")
     return out

@@ -199,10 +199,11 @@ class _Loader:
         self.rules.contexts[rule.id] = build_context(rule.id, by_lang(ctx.aliases), by_lang(ctx.confirm),
                                                      by_lang(ctx.refute),
                                                      ctx.confirm_entities, ctx.refute_entities, ctx.window,
-                                                     ctx.otherwise)
+                                                     ctx.otherwise, by_lang(ctx.likely))
         ctx_node = node.get("context")
         ctx_line = key_line(node, "context", line)
-        for lang, form in ((lang, form) for lang, group in ctx.aliases.items() for form in group):
+        for lang, form in ((lang, form) for forms in (ctx.aliases, ctx.likely) for lang, group in forms.items()
+                           for form in group):
             if not normalize_key(form):
                 self.error(file, ctx_line, f"entity {rule.id!r}: context alias {form!r} ({lang}) is empty once "
                            "normalized")

@@ -17,13 +17,20 @@ class ContextRule(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    aliases: dict[Language, list[Text]] = Field(min_length=1)  # forms decided per mention, from evidence
+    aliases: dict[Language, list[Text]] = Field(default_factory=dict)  # forms decided per mention, from evidence
+    likely: dict[Language, list[Text]] = Field(default_factory=dict)  # the same, but kept without evidence
     confirm: dict[Language, list[Text]] = Field(default_factory=dict)  # cues near the mention that confirm
     refute: dict[Language, list[Text]] = Field(default_factory=dict)  # cues near the mention that refute
     confirm_entities: list[Id] = Field(default_factory=list)  # entities in the item that confirm
     refute_entities: list[Id] = Field(default_factory=list)  # entities in the item that refute
     window: int = Field(default=5, ge=0, le=50)  # words either side searched for cues
-    otherwise: Literal["keep", "drop"] = "drop"  # without evidence
+    otherwise: Literal["keep", "drop"] = "drop"  # without evidence (``likely`` forms: always keep)
+
+    @model_validator(mode="after")
+    def _some_forms(self) -> ContextRule:
+        if not any(self.aliases.values()) and not any(self.likely.values()):
+            raise ValueError("context needs 'aliases' or 'likely' forms")
+        return self
 
 
 class EntityRule(BaseModel):

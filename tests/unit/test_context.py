@@ -145,3 +145,23 @@ def test_explain_names_the_guard_that_dropped_a_mention(tmp_path: Path) -> None:
     assert [(d.entity_id, d.text, d.kept) for d in decided] == [("hariri", "Rafik Hariri", False),
                                                                  ("hariri", "Hariri", False)]
     assert all("named after: 'stadium'" in d.reason for d in decided)
+
+
+def test_likely_forms_are_kept_without_evidence_and_dropped_when_refuted(tmp_path: Path) -> None:
+    rules = RULES + """  - id: fletcher
+    type: person
+    names: {en: Tom Fletcher}
+    context:
+      aliases: {en: [Fletcher]}
+      likely: {en: [Tom Fletcher]}
+      confirm: {en: [UN]}
+      refute: {en: [singer, McFly]}
+"""
+    m = _matcher(tmp_path, rules)
+    assert _ids(m, "Tom Fletcher arrived in Port Sudan on Monday") == {"fletcher"}  # likely: kept
+    assert _ids(m, "Fletcher arrived in Port Sudan on Monday") == set()  # an alias: otherwise drop
+    assert _ids(m, "Tom Fletcher, the McFly singer, released an album") == set()  # refuted
+    decided = m.explain_text("Tom Fletcher arrived")
+    assert decided[0].kept and "'likely' form" in decided[0].reason
+    (tmp_path / "r.yaml").write_text(RULES.replace("aliases: {ar: [الأسد]}", "window: 5"), encoding="utf-8")
+    assert any("context needs 'aliases' or 'likely'" in e for e in load_rules(tmp_path).errors)
