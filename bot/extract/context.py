@@ -80,6 +80,7 @@ class Decision:
 
     kept: bool
     reason: str
+    evidence: bool = True  # False: decided by ``otherwise`` alone (a built-in check may still decide)
 
 
 _CLITICS = "(?:[وف]?(?:[بك]?ال|لل|[بلك])?)"
@@ -152,4 +153,4 @@ def decide(context: EntityContext, folded: str, start: int, end: int, others: Co
         return Decision(True, "no evidence either way: otherwise: keep")
     if folded[start:end] in context.likely_keys:
         return Decision(True, "no evidence either way: a 'likely' form (kept unless a refute cue or entity says no)")
-    return Decision(False, "no evidence: otherwise: drop (add a confirm cue or confirm_entities to keep it)")
+    return Decision(False, "no evidence: otherwise: drop (add a confirm cue or confirm_entities to keep it)", False)

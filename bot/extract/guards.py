@@ -238,6 +238,34 @@ def leisure_venue(folded: str, start: int, end: int) -> str | None:
     return f"a venue: {event!r} in the sentence and no word of politics (a sports, cultural or food event)"
 
 
+# A person's bare surname as the one who speaks or acts, in a sentence about politics: وقال الشرع ..., Aoun told ...
+_AGENT_VERBS_AR = frozenset(normalize_key(w) for w in (
+    "قال أكد أعلن استقبل التقى بحث دعا حذر اعتبر أشار أوضح شدد وصف قدم زار وصل غادر رفض طالب أبلغ ترأس وقع تلقى "
+    "أجرى هنأ عزى اتهم نفى تعهد أمر أصدر كشف أضاف تابع ختم").split())
+_AGENT_VERBS_EN = frozenset(
+    "said says told warned added urged insisted met visited called announced signed stressed rejected accused "
+    "denied vowed ordered pledged received hosted spoke declared argued wrote tweeted".split())
+
+
+def political_agent(folded: str, start: int, end: int) -> str | None:
+    """Evidence for a person's ambiguous surname: it speaks or acts (the word before is a verb of saying or doing,
+    or, in English, the word after) and its sentence is about politics."""
+    before = _words_before(folded, start, 1)
+    after = _words_after(folded, end, 1)
+    verb = None
+    if before and (before[0] in _AGENT_VERBS_AR or _strip_ar_proclitic(before[0]) in _AGENT_VERBS_AR):
+        verb = before[0]
+    elif after and after[0] in _AGENT_VERBS_EN:
+        verb = after[0]
+    if verb is None:
+        return None
+    words = word_spaced(sentence(folded, start, end)).split()
+    cue = _has(words, _POLITICS_WORDS)
+    if cue is None:
+        return None
+    return f"speaks or acts ({verb!r}) in a sentence about politics ({cue!r})"
+
+
 # places whose name is also a given name: Chad Johnson, Jordan Henderson, Cuba Gooding Jr., Michael Jordan
 _GIVEN_NAME_PLACES = frozenset("chad jordan cuba israel india georgia kenya china".split())
 _NOT_A_NAME = _EN_TITLES | _EN_INSTITUTIONS | frozenset(

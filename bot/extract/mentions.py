@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from bot.extract.catalog import Catalog, Pattern
 from bot.extract.context import decide
-from bot.extract.guards import Around, guard
+from bot.extract.guards import Around, guard, political_agent
 from bot.model import Mention
 from bot.text.normalize import Normalized, is_word_char, normalize
 
@@ -209,6 +209,11 @@ def _decided(catalog: Catalog, norm: Normalized, plain: list[Candidate], ambiguo
     for start, end, entity_id in sorted(set(ambiguous)):
         decision = decide(catalog.contexts[entity_id], norm.folded, start, end, others - {entity_id},
                           entity_id in others)
+        if not decision.evidence and catalog.entities[entity_id].type == "person":
+            agent = political_agent(norm.folded, start, end)
+            if agent is not None:
+                out.append(((start, end, entity_id), True, agent))
+                continue
         out.append(((start, end, entity_id), decision.kept, decision.reason))
     return out
 

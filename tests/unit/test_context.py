@@ -165,3 +165,12 @@ def test_likely_forms_are_kept_without_evidence_and_dropped_when_refuted(tmp_pat
     assert decided[0].kept and "'likely' form" in decided[0].reason
     (tmp_path / "r.yaml").write_text(RULES.replace("aliases: {ar: [الأسد]}", "window: 5"), encoding="utf-8")
     assert any("context needs 'aliases' or 'likely'" in e for e in load_rules(tmp_path).errors)
+
+
+def test_a_surname_that_speaks_in_a_sentence_about_politics_is_kept(tmp_path: Path) -> None:
+    m = _matcher(tmp_path)
+    assert _ids(m, "وقال الأسد إن الحكومة ستواصل الإصلاحات") == {"assad"}  # a verb of saying + politics
+    assert _ids(m, "وقال الأسد إن الطقس جميل اليوم") == set()  # no politics: no evidence, otherwise drop
+    assert _ids(m, "زأر الأسد أمام الحكومة") == set()  # politics but no verb of saying or doing before it
+    decided = m.explain_text("وقال الأسد إن الحكومة ستواصل الإصلاحات")
+    assert decided[0].kept and "speaks or acts" in decided[0].reason
