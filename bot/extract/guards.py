@@ -240,7 +240,7 @@ def leisure_venue(folded: str, start: int, end: int) -> str | None:
 
 # A person's bare surname as the one who speaks or acts, in a sentence about politics: وقال الشرع ..., Aoun told ...
 _AGENT_VERBS_AR = frozenset(normalize_key(w) for w in (
-    "قال أكد أعلن استقبل التقى بحث دعا حذر اعتبر أشار أوضح شدد وصف قدم زار وصل غادر رفض طالب أبلغ ترأس وقع تلقى "
+    "قال أكد أعلن استقبل التقى بحث دعا حذر اعتبر أشار أوضح شدد وصف قدم وصل غادر رفض طالب أبلغ ترأس وقع تلقى "
     "أجرى هنأ عزى اتهم نفى تعهد أمر أصدر كشف أضاف تابع ختم").split())
 _AGENT_VERBS_EN = frozenset(
     "said says told warned added urged insisted met visited called announced signed stressed rejected accused "

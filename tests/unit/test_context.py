@@ -171,6 +171,7 @@ def test_a_surname_that_speaks_in_a_sentence_about_politics_is_kept(tmp_path: Pa
     m = _matcher(tmp_path)
     assert _ids(m, "وقال الأسد إن الحكومة ستواصل الإصلاحات") == {"assad"}  # a verb of saying + politics
     assert _ids(m, "وقال الأسد إن الطقس جميل اليوم") == set()  # no politics: no evidence, otherwise drop
-    assert _ids(m, "زأر الأسد أمام الحكومة") == set()  # politics but no verb of saying or doing before it
+    assert _ids(m, "زأر الأسد أمام الحكومة") == set()  # زأر (roared) normalizes like زار (visited): not a verb here
+    assert _ids(m, "صورة الأسد أمام مبنى الحكومة") == set()  # politics but no verb of saying or doing before it
     decided = m.explain_text("وقال الأسد إن الحكومة ستواصل الإصلاحات")
     assert decided[0].kept and "speaks or acts" in decided[0].reason
