@@ -247,6 +247,28 @@ _AGENT_VERBS_EN = frozenset(
     "denied vowed ordered pledged received hosted spoke declared argued wrote tweeted".split())
 
 
+_FAMILY_AFTER = frozenset(normalize_key(w) for w in (
+    "الأب الجد الحفيد الحفيدة sr senior grandson granddaughter nephew niece cousin").split())
+
+
+def family_member(folded: str, end: int) -> str | None:
+    """"جورج بوش الأب", "حافظ الأسد، الحفيد", "George Bush Sr.": another member of the family."""
+    after = _words_after(folded, end, 1)
+    if after and after[0] in _FAMILY_AFTER:
+        return f"another member of the family: {after[0]!r} after the name"
+    return None
+
+
+def leisure_sentence(folded: str, start: int, end: int) -> str | None:
+    """An ambiguous surname in a sentence about sports, the arts or food, with no word of politics: Medvedev saved
+    two match points, الأسد in a football report."""
+    words = word_spaced(sentence(folded, start, end)).split()
+    event = _has(words, _LEISURE_WORDS)
+    if event is None or _has(words, _POLITICS_WORDS) is not None:
+        return None
+    return f"a sentence about sports, the arts or food ({event!r}) with no word of politics"
+
+
 def political_agent(folded: str, start: int, end: int) -> str | None:
     """Evidence for a person's ambiguous surname: it speaks or acts (the word before is a verb of saying or doing,
     or, in English, the word after) and its sentence is about politics."""
@@ -334,7 +356,9 @@ def guard(entity: Entity, around: Around, start: int, end: int, own: Own) -> str
     folded = around.folded
     words = own.words
     if entity.type == "person":
-        return named_after(folded, start, end, words) or (
+        bare = _is_bare_surname(folded[start:end])
+        return named_after(folded, start, end, words) or family_member(folded, end) or (
+            leisure_sentence(folded, start, end) if bare else None) or (
             None if start - 1 in around.ends else other_given_name(entity, folded, around.cased, start, end, words))
     if entity.type == "place":
         return (namesake_elsewhere(folded, start, end, words)

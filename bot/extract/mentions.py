@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from bot.extract.catalog import Catalog, Pattern
 from bot.extract.context import decide
-from bot.extract.guards import Around, guard, political_agent
+from bot.extract.guards import Around, guard, leisure_sentence, political_agent
 from bot.model import Mention
 from bot.text.normalize import Normalized, is_word_char, normalize
 
@@ -207,9 +207,14 @@ def _decided(catalog: Catalog, norm: Normalized, plain: list[Candidate], ambiguo
     others = {c[2] for c in _longest_first(plain)}
     out = []
     for start, end, entity_id in sorted(set(ambiguous)):
+        person = catalog.entities[entity_id].type == "person"
+        leisure = leisure_sentence(norm.folded, start, end) if person else None
+        if leisure is not None:
+            out.append(((start, end, entity_id), False, leisure))
+            continue
         decision = decide(catalog.contexts[entity_id], norm.folded, start, end, others - {entity_id},
                           entity_id in others)
-        if not decision.evidence and catalog.entities[entity_id].type == "person":
+        if not decision.evidence and person:
             agent = political_agent(norm.folded, start, end)
             if agent is not None:
                 out.append(((start, end, entity_id), True, agent))

@@ -175,3 +175,12 @@ def test_a_surname_that_speaks_in_a_sentence_about_politics_is_kept(tmp_path: Pa
     assert _ids(m, "صورة الأسد أمام مبنى الحكومة") == set()  # politics but no verb of saying or doing before it
     decided = m.explain_text("وقال الأسد إن الحكومة ستواصل الإصلاحات")
     assert decided[0].kept and "speaks or acts" in decided[0].reason
+
+
+def test_family_members_and_sports_sentences_drop_a_bare_surname(tmp_path: Path) -> None:
+    m = _matcher(tmp_path, GUARD_RULES)
+    assert _ids(m, "Powell saved two match points before winning the tiebreak") == set()  # sports, no politics
+    assert _ids(m, "Powell told the Security Council that the tournament of lies must end") == {"powell"}  # politics
+    assert _ids(m, "وكان رفيق الحريري الأب قد افتتح المبنى") == set()  # another member of the family
+    assert _ids(m, "ناقش رفيق الحريري، الحفيد، أطروحته") == set()
+    assert _ids(m, "Colin Powell Sr. was a Jamaican immigrant") == set()
