@@ -49,6 +49,7 @@ RESOLUTION_FORMS_AR = (
 )
 RESOLUTION_FORMS_WEAK = (
     "resolution {n}",
+    "res. {n}",
     "resolution no. {n}",
     "resolution number {n}",
     "القرار {n}",

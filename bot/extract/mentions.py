@@ -46,7 +46,7 @@ _ISSUER_AR = r"(?:وزير|وزاره|الوزير|الوزاره|محافظ|ا�
 _ISSUED_BY_AR = re.compile(r"(?:^|\s)[وف]?(?:اصدر|اصدرت|يصدر|تصدر|اصدار|باصدار)\s(?:\S+\s){0,2}?" + _ISSUER_AR)
 _ISSUER_EN = re.compile(
     r"(?:^|\s)(?:house|senate|congressional|ministerial|municipal|county|board|court|state|university|city|"
-    r"cabinet|parliamentary|ministry's|minister's|government's|parliament's|h\.\s?res\.?|h\.res\.?|"
+    r"cabinet|parliamentary|ministry's|minister's|government's|parliament's|h\.\s?res\.?|h\.res\.?|h\.|s\.|"
     r"(?:city|town|county|municipal|local|school|student)\s+council)$"
 )
 _LOCAL_BODY_EN = re.compile(
