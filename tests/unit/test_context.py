@@ -57,6 +57,8 @@ def test_missed_forms_brackets_and_quotes(tmp_path: Path) -> None:
     assert _ids(m, "بموجب قانون «قيصر» الأمريكي") == {"caesar-act"}
     assert _ids(m, 'the so-called "Caesar" Act') == {"caesar-act"}
     assert _ids(m, "قانون، قيصر") == set()  # a comma is not a quote
+    assert _ids(m, "a process based on Res. 2254, diplomats said") == {"unsc-2254"}
+    assert _ids(m, "The House passed H. Res. 2254 on Tuesday") == set()  # Congress's, not the Council's
 
 
 def test_context_errors_and_lint(tmp_path: Path) -> None:
