@@ -16,7 +16,7 @@ from bot.extract.context import EntityContext
 from bot.extract.guards import Own, own_words
 from bot.model import Entity
 from bot.text.lang import is_arabic_letter
-from bot.text.normalize import normalize, word_spaced
+from bot.text.normalize import normalize, word_spaced, word_spaced_once
 
 # Common ways news copy names a UN Security Council resolution; {n} is the number. The first forms say
 # "UN" or "Security Council" themselves (strong); the last ones ("resolution 2254", "القرار رقم 2254") could
@@ -180,7 +180,7 @@ class Catalog:
         if self.size == 0:
             return []
         out = []
-        for last, (padded, lead, length, patterns, gap) in self._automaton.iter(" " + word_spaced(folded) + " "):
+        for last, (padded, lead, length, patterns, gap) in self._automaton.iter(" " + word_spaced_once(folded) + " "):
             start = last - padded + lead  # back to an index in ``folded`` (the text has a leading space)
             if gap < 0 or GAP_MARKS.intersection(folded[start + gap:start + gap + 2]):
                 out.append((start, start + length, patterns))

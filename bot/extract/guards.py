@@ -21,8 +21,11 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
+import ahocorasick
+
 from bot.model import Entity
-from bot.text.normalize import normalize_key, word_spaced
+from bot.text.lang import is_arabic_letter
+from bot.text.normalize import normalize_key, word_spaced, word_spaced_once
 
 _AR_INSTITUTIONS = frozenset(normalize_key(w) for w in (
     "مطار ملعب استاد ستاد شارع طريق أوتوستراد جادة ساحة مدرسة ثانوية إعدادية جامعة كلية معهد أكاديمية مستشفى "
@@ -70,12 +73,16 @@ _AR_US = frozenset(normalize_key(w) for w in ("الأمريكية", "الأمي�
 _AR_STATE = normalize_key("ولاية")
 
 
-def _words_before(text: str, start: int, count: int) -> list[str]:
-    return word_spaced(text[max(0, start - 80):start]).split()[-count:]
+def _spaced(folded: str) -> str:
+    return word_spaced_once(folded)
 
 
-def _words_after(text: str, end: int, count: int) -> list[str]:
-    return word_spaced(text[end:end + 80]).split()[:count]
+def _words_before(folded: str, start: int, count: int) -> list[str]:
+    return _spaced(folded)[max(0, start - 80):start].split()[-count:]
+
+
+def _words_after(folded: str, end: int, count: int) -> list[str]:
+    return _spaced(folded)[end:end + 80].split()[:count]
 
 
 def _adjacent_before(text: str, start: int) -> str | None:
@@ -193,47 +200,67 @@ _VENUE_BEFORE = frozenset(normalize_key(w) for w in (
     "مقاهي").split())
 
 
-def _vocabulary(spec: str) -> tuple[frozenset[str], tuple[str, ...]]:
-    words = [normalize_key(w) if not w.endswith("*") else normalize_key(w[:-1]) + "*" for w in spec.split()]
-    return frozenset(w for w in words if not w.endswith("*")), tuple(w[:-1] for w in words if w.endswith("*"))
+_CLITIC_HEADS = tuple(dict.fromkeys(a + b + c for a in ("", "و", "ف") for b in ("", "ب", "ل", "ك")
+                                   for c in ("", "ال")))
 
 
-_LEISURE_WORDS = _vocabulary(_LEISURE)
-_POLITICS_WORDS = _vocabulary(_POLITICS)
+class Vocabulary:
+    """A list of words (a trailing * for a prefix) found in a word-spaced text by one automaton pass; Arabic words
+    may carry proclitics (و ف, ب ل ك, ال)."""
+
+    def __init__(self, words: str | frozenset[str]):
+        self._automaton = ahocorasick.Automaton()
+        for word in words.split() if isinstance(words, str) else sorted(words):
+            star = word.endswith("*")
+            key = normalize_key(word.rstrip("*"))
+            heads = _CLITIC_HEADS if is_arabic_letter(key[0]) else ("",)
+            for head in heads:
+                self._automaton.add_word(" " + head + key + ("" if star else " "), key)
+        self._automaton.make_automaton()
+
+    def found(self, spaced: str) -> list[str]:
+        """Every word of the vocabulary in the word-spaced text, in order."""
+        return [str(word) for _, word in self._automaton.iter(" " + spaced + " ")]
+
+    def first(self, spaced: str) -> str | None:
+        """The first word of the vocabulary in the word-spaced text, or None."""
+        for _, word in self._automaton.iter(" " + spaced + " "):
+            return str(word)
+        return None
 
 
-def _has(words: list[str], vocabulary: tuple[frozenset[str], tuple[str, ...]]) -> str | None:
-    exact, prefixes = vocabulary
-    for word in words:
-        for form in (word, _strip_ar_proclitic(word), word[2:] if word.startswith("ال") else word):
-            if form in exact or (prefixes and form.startswith(prefixes)):
-                return word
-    return None
+_LEISURE_WORDS = Vocabulary(_LEISURE)
+_POLITICS_WORDS = Vocabulary(_POLITICS)
+
+
+def _has(spaced: str, vocabulary: Vocabulary) -> str | None:
+    return vocabulary.first(spaced)
 
 
 def sentence(folded: str, start: int, end: int) -> str:
-    """The sentence of folded[start:end] (see ``window_text`` for where a sentence ends)."""
+    """The sentence of folded[start:end], word-spaced (see ``window_text`` for where a sentence ends)."""
     from bot.extract.context import SENTENCE_END
 
-    head = folded[max(0, start - 400):start]
-    ends = list(SENTENCE_END.finditer(head))
+    first = max(0, start - 400)
+    ends = list(SENTENCE_END.finditer(folded, first, start))
     if ends:
-        head = head[ends[-1].end():]
-    tail = folded[end:end + 400]
-    stop = SENTENCE_END.search(tail)
-    return head + folded[start:end] + (tail[:stop.start()] if stop else tail)
+        first = ends[-1].end()
+    stop = SENTENCE_END.search(folded, end, end + 400)
+    last = stop.start() if stop else min(len(folded), end + 400)
+    return _spaced(folded)[first:last]
 
 
 def leisure_venue(folded: str, start: int, end: int) -> str | None:
     before = _words_before(folded, start, 1)
     after = _words_after(folded, end, 1)
     clitic_b = start > 0 and folded[start - 1] == "ب" and (start < 2 or not folded[start - 2].isalnum())
-    used_as_venue = clitic_b or (before and before[0] in _VENUE_BEFORE) or (after and _has(after, _LEISURE_WORDS))
+    used_as_venue = clitic_b or (before and before[0] in _VENUE_BEFORE) or (
+        after and _has(after[0], _LEISURE_WORDS))
     if not used_as_venue:
         return None
-    words = word_spaced(sentence(folded, start, end)).split()
-    event = _has(words, _LEISURE_WORDS)
-    if event is None or _has(words, _POLITICS_WORDS) is not None:
+    spaced = sentence(folded, start, end)
+    event = _has(spaced, _LEISURE_WORDS)
+    if event is None or _has(spaced, _POLITICS_WORDS) is not None:
         return None
     return f"a venue: {event!r} in the sentence and no word of politics (a sports, cultural or food event)"
 
@@ -262,9 +289,9 @@ def family_member(folded: str, end: int) -> str | None:
 def leisure_sentence(folded: str, start: int, end: int) -> str | None:
     """An ambiguous surname in a sentence about sports, the arts or food, with no word of politics: Medvedev saved
     two match points, الأسد in a football report."""
-    words = word_spaced(sentence(folded, start, end)).split()
-    event = _has(words, _LEISURE_WORDS)
-    if event is None or _has(words, _POLITICS_WORDS) is not None:
+    spaced = sentence(folded, start, end)
+    event = _has(spaced, _LEISURE_WORDS)
+    if event is None or _has(spaced, _POLITICS_WORDS) is not None:
         return None
     return f"a sentence about sports, the arts or food ({event!r}) with no word of politics"
 
@@ -281,8 +308,7 @@ def political_agent(folded: str, start: int, end: int) -> str | None:
         verb = after[0]
     if verb is None:
         return None
-    words = word_spaced(sentence(folded, start, end)).split()
-    cue = _has(words, _POLITICS_WORDS)
+    cue = _has(sentence(folded, start, end), _POLITICS_WORDS)
     if cue is None:
         return None
     return f"speaks or acts ({verb!r}) in a sentence about politics ({cue!r})"
@@ -315,6 +341,7 @@ def person_named_like_place(cased: str, start: int, end: int, mention_starts: se
     return None
 
 
+_US_STATE_WORDS = Vocabulary(_US_STATES)  # two-word names stay whole: "new hampshire"
 _US_PLACE_AFTER = frozenset("county borough township parish".split())
 
 
@@ -324,21 +351,36 @@ def _namesake_in_us(folded: str, start: int, end: int, own: frozenset[str], alon
         return f"a namesake elsewhere: {after[0]!r} after the name"
     if not alone:
         return None
-    words = word_spaced(sentence(folded, start, end)).split()
-    pairs = {" ".join(words[i:i + 2]) for i in range(len(words) - 1)}
-    state = next((w for w in (*words, *pairs) if w in _US_STATES and w not in own), None)
+    state = next((w for w in _US_STATE_WORDS.found(sentence(folded, start, end)) if w not in own), None)
     return None if state is None else f"a namesake elsewhere: the sentence is in the US state {state!r}"
 
 
-@dataclass(frozen=True, slots=True)
 class Around:
-    """What the checks know of the item besides the candidate: its text and the other candidates."""
+    """What the checks know of the item besides the candidate: its text and the other candidates. Whether the item
+    has any word of an event or any US state is found once per item, so most candidates skip those checks."""
 
-    folded: str
-    cased: str
-    starts: set[int]  # where candidates start
-    ends: set[int]  # where candidates end
-    entities: set[str]  # every candidate's entity
+    __slots__ = ("folded", "cased", "starts", "ends", "entities", "_leisure", "_us_state")
+
+    def __init__(self, folded: str, cased: str, starts: set[int], ends: set[int], entities: set[str]):
+        self.folded = folded
+        self.cased = cased
+        self.starts = starts  # where (plain) candidates start
+        self.ends = ends  # where (plain) candidates end
+        self.entities = entities  # every candidate's entity
+        self._leisure: bool | None = None
+        self._us_state: bool | None = None
+
+    @property
+    def leisure(self) -> bool:
+        if self._leisure is None:
+            self._leisure = _LEISURE_WORDS.first(_spaced(self.folded)) is not None
+        return self._leisure
+
+    @property
+    def us_state(self) -> bool:
+        if self._us_state is None:
+            self._us_state = _US_STATE_WORDS.first(_spaced(self.folded)) is not None
+        return self._us_state
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,13 +400,14 @@ def guard(entity: Entity, around: Around, start: int, end: int, own: Own) -> str
     if entity.type == "person":
         bare = _is_bare_surname(folded[start:end])
         return named_after(folded, start, end, words) or family_member(folded, end) or (
-            leisure_sentence(folded, start, end) if bare else None) or (
+            leisure_sentence(folded, start, end) if bare and around.leisure else None) or (
             None if start - 1 in around.ends else other_given_name(entity, folded, around.cased, start, end, words))
     if entity.type == "place":
         return (namesake_elsewhere(folded, start, end, words)
-                or _namesake_in_us(folded, start, end, words, around.entities <= {entity.id})
+                or _namesake_in_us(folded, start, end, words, around.entities <= {entity.id} and around.us_state)
                 or person_named_like_place(around.cased, start, end, around.starts, around.ends)
-                or (leisure_venue(folded, start, end) if folded[start:end] in own.metonyms else None))
+                or (leisure_venue(folded, start, end) if around.leisure and folded[start:end] in own.metonyms
+                    else None))
     return None
 
 

@@ -232,3 +232,18 @@ _BOUNDARY_TABLE = _CharTable(lambda ch: ch if is_word_char(ch) else " ")
 def word_spaced(text: str) -> str:
     """The same text with every non-word character as a space (same length): matching then sees word edges."""
     return text.translate(_BOUNDARY_TABLE)
+
+
+_LAST_SPACED: tuple[str, str] = ("", "")
+
+
+def word_spaced_once(text: str) -> str:
+    """``word_spaced(text)``, computed once for the text being matched: the automaton's pass and the checks after
+    it (bot/extract/guards.py) share it. Only the last text is kept (compared by identity)."""
+    global _LAST_SPACED
+    last = _LAST_SPACED
+    if last[0] is text:
+        return last[1]
+    spaced = text.translate(_BOUNDARY_TABLE)
+    _LAST_SPACED = (text, spaced)
+    return spaced

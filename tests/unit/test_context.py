@@ -139,6 +139,9 @@ def test_capital_as_a_venue_person_named_like_a_place_and_us_namesakes(tmp_path:
     assert _ids(m, "Lebanon County commissioners approved the budget") == set()
     assert _ids(m, "Palmyra borough council in Pennsylvania voted to repave three streets") == set()
     assert _ids(m, "Jordanian troops moved to the Palmyra front, officials said in Ohio") == {"jordan", "palmyra"}
+    # "island" and "west" are words of two-word US states (Rhode Island, West Virginia), not states themselves
+    assert _ids(m, "Tbilisi held drills near the island and on the west bank, state media said") == {"georgia"}
+    assert _ids(m, "Palmyra, a village in Rhode Island, flooded") == set()
 
 
 def test_explain_names_the_guard_that_dropped_a_mention(tmp_path: Path) -> None:
