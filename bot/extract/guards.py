@@ -341,6 +341,7 @@ def person_named_like_place(cased: str, start: int, end: int, mention_starts: se
     return None
 
 
+_NAMED_WORDS = Vocabulary(_AR_INSTITUTIONS | _EN_INSTITUTIONS | _EN_BEFORE | _EN_PLACE_OF | _FAMILY_AFTER)
 _US_STATE_WORDS = Vocabulary(_US_STATES)  # two-word names stay whole: "new hampshire"
 _US_PLACE_AFTER = frozenset("county borough township parish".split())
 
@@ -359,7 +360,7 @@ class Around:
     """What the checks know of the item besides the candidate: its text and the other candidates. Whether the item
     has any word of an event or any US state is found once per item, so most candidates skip those checks."""
 
-    __slots__ = ("folded", "cased", "starts", "ends", "entities", "_leisure", "_us_state")
+    __slots__ = ("folded", "cased", "starts", "ends", "entities", "_leisure", "_us_state", "_named")
 
     def __init__(self, folded: str, cased: str, starts: set[int], ends: set[int], entities: set[str]):
         self.folded = folded
@@ -369,6 +370,14 @@ class Around:
         self.entities = entities  # every candidate's entity
         self._leisure: bool | None = None
         self._us_state: bool | None = None
+        self._named: bool | None = None
+
+    @property
+    def named(self) -> bool:
+        """The item has a word of a place or institution named after someone, or of a family member."""
+        if self._named is None:
+            self._named = _NAMED_WORDS.first(_spaced(self.folded)) is not None
+        return self._named
 
     @property
     def leisure(self) -> bool:
@@ -399,7 +408,8 @@ def guard(entity: Entity, around: Around, start: int, end: int, own: Own) -> str
     words = own.words
     if entity.type == "person":
         bare = _is_bare_surname(folded[start:end])
-        return named_after(folded, start, end, words) or family_member(folded, end) or (
+        named = around.named and (named_after(folded, start, end, words) or family_member(folded, end))
+        return named or (
             leisure_sentence(folded, start, end) if bare and around.leisure else None) or (
             None if start - 1 in around.ends else other_given_name(entity, folded, around.cased, start, end, words))
     if entity.type == "place":
