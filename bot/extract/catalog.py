@@ -165,7 +165,9 @@ class Catalog:
         latin = any(c.isascii() and c.isalpha() for c in form)
         cased = norm.cased if is_caps_alias(form) or (match_case and latin) else None
         arabic = is_arabic_letter(key[0])
-        al = arabic and key.startswith("ال") and len(key) > 2
+        # the article ال, not a hamza-initial root that normalizes to it (ألماني → الماني, ألبانيا, إلهان)
+        stripped = form.lstrip()
+        al = arabic and key.startswith("ال") and len(key) > 2 and not stripped.startswith(("أل", "إل", "آل"))
         out = [(key, Pattern(entity_id, cased, arabic, al, False, weak, ambiguous=amb))]
         if al:
             # ل + ال drops the alef: للاسد for ل + الاسد; before a word that starts with ل one lam

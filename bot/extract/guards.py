@@ -185,8 +185,8 @@ _LEISURE = (
     "cinema* stadium* match matches cup trophy race bakery bakeries pastr* dessert* cocktail* bartender* shopper* "
     "boutique* concertgoers fans spectators "
     "ماراثون حفل* مهرجان* بطوله بطولات مباراه مباريات دوري اولمب* عداء* لاعب* فيلم* افلام البوم* مطرب* مغني* "
-    "اغني* موسيق* اوركسترا معرض ازياء مقهي مقاهي مطعم* مطاعم طبق اطباق وصفه وصفات طهاه طاهي سياح* فندق* فنادق "
-    "متحف* شطرنج كره ملعب* حلويات مسرح* سينما رواد زبائن جمهور")
+    "اغنيه اغاني موسيق* اوركسترا ازياء مقهي مقاهي مطعم* مطاعم اطباق وصفات طهاه طاهي سياح* فندق* فنادق "
+    "متحف* شطرنج ملعب* حلويات مسرح* سينما زبائن")
 _POLITICS = (
     "minister* ministr* president* government* talks diplomat* ambassador* embassy army military troops forces "
     "sanction* summit* envoy* official* parliament* election* protest* ceasefire war attack* strike* airstrike* "
@@ -254,8 +254,9 @@ def leisure_venue(folded: str, start: int, end: int) -> str | None:
     before = _words_before(folded, start, 1)
     after = _words_after(folded, end, 1)
     clitic_b = start > 0 and folded[start - 1] == "ب" and (start < 2 or not folded[start - 2].isalnum())
-    used_as_venue = clitic_b or (before and before[0] in _VENUE_BEFORE) or (
-        after and _has(after[0], _LEISURE_WORDS))
+    # "the Beirut Marathon": an English name before its event noun (Arabic puts the event first: ماراثون بيروت)
+    event_after = bool(after) and after[0].isascii() and _has(after[0], _LEISURE_WORDS) is not None
+    used_as_venue = clitic_b or (before and before[0] in _VENUE_BEFORE) or event_after
     if not used_as_venue:
         return None
     spaced = sentence(folded, start, end)

@@ -189,3 +189,11 @@ def test_family_members_and_sports_sentences_drop_a_bare_surname(tmp_path: Path)
     assert _ids(m, "وكان رفيق الحريري الأب قد افتتح المبنى") == set()  # another member of the family
     assert _ids(m, "ناقش رفيق الحريري، الحفيد، أطروحته") == set()
     assert _ids(m, "Colin Powell Sr. was a Jamaican immigrant") == set()
+
+
+def test_a_hamza_initial_name_is_not_taken_for_the_article(tmp_path: Path) -> None:
+    """ألماني normalizes to الماني; its ال is part of the word, so the article and clitics may still come first."""
+    rules = RULES + "  - {id: germany, type: place, names: {en: Germany, ar: ألمانيا}, aliases: {ar: [ألماني, ألمانية]}}\n"
+    m = _matcher(tmp_path, rules)
+    assert _ids(m, "قالت الحكومة الألمانية إن المستشار الألماني سيزور دمشق") == {"germany", "syria"}
+    assert _ids(m, "وللألمانية رأي آخر") == {"germany"}
