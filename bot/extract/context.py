@@ -92,6 +92,12 @@ def _cue_pattern(cue: str) -> re.Pattern[str]:
     arabic = bool(re.match(r"[\u0600-\u06ff]", cue))
     head = _CLITICS if arabic else ""
     tail = r"\w*" if star else ""
+    plain = cue.rstrip("*")
+    if arabic and plain.startswith("ال") and len(plain) > 2:
+        # a cue with the article also matches after و/ف, ب/ك, and in its لل spelling (للمساهمين, للجنه)
+        lil = plain[1:] if plain[2] == "ل" else "ل" + plain[1:]
+        body = "(?:[وف]?[بك]?" + body + "|[وف]?" + re.escape(lil).replace(r"\ ", " ") + ")"
+        head = ""
     return re.compile(rf"(?:^| ){head}{body}{tail}(?= |$)")
 
 
@@ -151,6 +157,8 @@ def decide(context: EntityContext, folded: str, start: int, end: int, others: Co
         return Decision(True, "the entity is also named unambiguously in the item")
     if context.otherwise == "keep":
         return Decision(True, "no evidence either way: otherwise: keep")
-    if folded[start:end] in context.likely_keys:
+    span = folded[start:end]  # a form that starts with ال may be written with لل (للجمعيه for الجمعيه)
+    if context.likely_keys and (span in context.likely_keys or "ا" + span[1:] in context.likely_keys
+                                or "ا" + span in context.likely_keys):
         return Decision(True, "no evidence either way: a 'likely' form (kept unless a refute cue or entity says no)")
     return Decision(False, "no evidence: otherwise: drop (add a confirm cue or confirm_entities to keep it)", False)

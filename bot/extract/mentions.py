@@ -201,26 +201,53 @@ class Decided:
     ambiguous: bool
 
 
+Decision4 = tuple[Candidate, bool, str, bool]  # candidate, kept, reason, refuted (dropped on evidence)
+
+
+def _decide_one(catalog: Catalog, norm: Normalized, cand: Candidate, others: set[str]) -> tuple[bool, str, bool]:
+    """(kept, reason, evidence) for one ambiguous candidate."""
+    start, end, entity_id = cand
+    person = catalog.entities[entity_id].type == "person"
+    leisure = leisure_sentence(norm.folded, start, end) if person else None
+    if leisure is not None:
+        return False, leisure, True
+    decision = decide(catalog.contexts[entity_id], norm.folded, start, end, others - {entity_id}, entity_id in others)
+    if not decision.evidence and person:
+        agent = political_agent(norm.folded, start, end)
+        if agent is not None:
+            return True, agent, True
+    return decision.kept, decision.reason, decision.evidence
+
+
 def _decided(catalog: Catalog, norm: Normalized, plain: list[Candidate], ambiguous: list[Candidate]
-             ) -> list[tuple[Candidate, bool, str]]:
-    """Each ambiguous candidate with its decision, from the evidence in the item."""
+             ) -> list[Decision4]:
+    """Each ambiguous candidate with its decision, from the evidence in the item. Two passes: a candidate left
+    without evidence is decided again with the ambiguous mentions kept in the first pass as evidence (المبعوث
+    الدولي confirmed by محادثات جنيف, itself decided by context)."""
     others = {c[2] for c in _longest_first(plain)}
-    out = []
-    for start, end, entity_id in sorted(set(ambiguous)):
-        person = catalog.entities[entity_id].type == "person"
-        leisure = leisure_sentence(norm.folded, start, end) if person else None
-        if leisure is not None:
-            out.append(((start, end, entity_id), False, leisure))
-            continue
-        decision = decide(catalog.contexts[entity_id], norm.folded, start, end, others - {entity_id},
-                          entity_id in others)
-        if not decision.evidence and person:
-            agent = political_agent(norm.folded, start, end)
-            if agent is not None:
-                out.append(((start, end, entity_id), True, agent))
-                continue
-        out.append(((start, end, entity_id), decision.kept, decision.reason))
+    first = {cand: _decide_one(catalog, norm, cand, others) for cand in sorted(set(ambiguous))}
+    kept = {cand[2] for cand, (ok, _, _) in first.items() if ok}
+    out: list[Decision4] = []
+    for cand, (ok, reason, evidence) in first.items():
+        if not evidence and kept - {cand[2]} - others:
+            ok, reason, evidence = _decide_one(catalog, norm, cand, others | (kept - {cand[2]}))
+        out.append((cand, ok, reason, evidence and not ok and not reason.startswith("a sentence about")))
     return out
+
+
+def _refuted_names(decided: list[Decision4], folded: str) -> list[Candidate]:
+    """The names of several words that their context refutes."""
+    return [c for c, _, _, ref in decided if ref and " " in folded[c[0]:c[1]].strip()]
+
+
+def _outside_refuted(candidates: list[Candidate], decided: list[Decision4], folded: str) -> list[Candidate]:
+    """Candidates not inside a longer name of several words refuted by its context ("Berlin Process" of the Balkans
+    takes its Berlin with it; السوداني refuted as the prime minister leaves the adjective سوداني alone)."""
+    refuted = _refuted_names(decided, folded)
+    if not refuted:
+        return candidates
+    return [c for c in candidates if not any(r[0] <= c[0] and c[1] <= r[1] and c[1] - c[0] < r[1] - r[0]
+                                             for r in refuted)]
 
 
 def _mentions(norm: Normalized, kept: list[Candidate]) -> list[Mention]:
@@ -243,7 +270,8 @@ def find_mentions_normalized(catalog: Catalog, norm: Normalized) -> list[Mention
         candidates = [c for c in candidates if c not in dropped]
         ambiguous = [c for c in ambiguous or [] if c not in dropped]
     if ambiguous:  # only items with a hit of an ambiguous form pay for a decision
-        candidates = candidates + [c for c, kept, _ in _decided(catalog, norm, candidates, ambiguous) if kept]
+        decided = _decided(catalog, norm, candidates, ambiguous)
+        candidates = _outside_refuted(candidates + [c for c, kept, _, _ in decided if kept], decided, norm.folded)
     return _mentions(norm, _longest_first(candidates))
 
 
@@ -259,16 +287,22 @@ def explain(catalog: Catalog, text: str) -> list[Decided]:
     dropped = _guarded(catalog, norm, plain, ambiguous)
     kept_plain = [c for c in plain if c not in dropped]
     decided = _decided(catalog, norm, kept_plain, [c for c in ambiguous if c not in dropped])
-    candidates = kept_plain + [c for c, kept, _ in decided if kept]
+    candidates = _outside_refuted(kept_plain + [c for c, kept, _, _ in decided if kept], decided, norm.folded)
     final = set(_longest_first(candidates))
+    refuted_names = _refuted_names(decided, norm.folded)
     reasons: dict[Candidate, tuple[bool, str, bool]] = {c: (True, "unambiguous form", False) for c in kept_plain}
     reasons.update((c, (False, reason, c in ambiguous)) for c, reason in dropped.items())
-    for cand, kept, reason in decided:
+    for cand, kept, reason, _ in decided:
         reasons[cand] = (kept, reason, True)
     out = []
     for cand in sorted(reasons):
         kept, reason, amb = reasons[cand]
-        if kept and cand not in final:
+        refuted = next((c for c in refuted_names if c[0] <= cand[0] and cand[1] <= c[1]
+                        and cand[1] - cand[0] < c[1] - c[0]), None)
+        if kept and refuted is not None:
+            kept, reason = False, (f"{reason}; but inside the longer name {norm.folded[refuted[0]:refuted[1]]!r}, "
+                                   f"which its context refutes ({refuted[2]})")
+        elif kept and cand not in final:
             longer = next((f for f in final if f[0] <= cand[0] and cand[1] <= f[1]), None)
             kept, reason = False, (f"{reason}; but inside the longer mention {norm.folded[longer[0]:longer[1]]!r} "
                                    f"({longer[2]})" if longer else f"{reason}; but overlaps a longer mention")

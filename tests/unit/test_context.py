@@ -197,3 +197,37 @@ def test_a_hamza_initial_name_is_not_taken_for_the_article(tmp_path: Path) -> No
     m = _matcher(tmp_path, rules)
     assert _ids(m, "قالت الحكومة الألمانية إن المستشار الألماني سيزور دمشق") == {"germany", "syria"}
     assert _ids(m, "وللألمانية رأي آخر") == {"germany"}
+
+
+def test_a_likely_form_with_the_article_is_kept_in_its_lil_spelling(tmp_path: Path) -> None:
+    rules = RULES + """  - id: unga
+    type: organization
+    names: {en: UN General Assembly}
+    context: {likely: {ar: [الجمعية العامة, اللجنة الخاصة]}, refute: {ar: [المساهمين]}}
+"""
+    m = _matcher(tmp_path, rules)
+    assert _ids(m, "قدم الوفد مشروعا للجمعية العامة") == {"unga"}  # ل + الجمعية, written للجمعية
+    assert _ids(m, "رفع تقريرا للجنة الخاصة") == {"unga"}  # ل + اللجنة, written للجنة
+    assert _ids(m, "دعت الشركة الجمعية العامة للمساهمين") == set()  # refuted
+
+
+def test_kept_ambiguous_mentions_are_evidence_and_a_refuted_name_takes_its_parts(tmp_path: Path) -> None:
+    rules = RULES + """  - id: envoy
+    type: organization
+    names: {en: Office of the UN envoy}
+    context: {aliases: {ar: [المبعوث الدولي]}, confirm_entities: [geneva]}
+  - id: geneva
+    type: event
+    names: {en: Geneva process}
+    context: {likely: {ar: [محادثات جنيف], en: [Berlin talks]}, refute: {en: [Balkans]}}
+  - {id: germany, type: place, names: {en: Germany}, aliases: {en: [Berlin]}}
+"""
+    m = _matcher(tmp_path, rules)
+    # the envoy is confirmed by محادثات جنيف, itself an ambiguous (likely) mention kept in the first pass
+    assert _ids(m, "واقترح المبعوث الدولي خلال محادثات جنيف جدولا") == {"envoy", "geneva"}
+    assert _ids(m, "واقترح المبعوث الدولي جدولا جديدا") == set()
+    # a name of several words refuted by its context takes the names inside it along
+    assert _ids(m, "Leaders of the Balkans met for the Berlin talks") == set()
+    assert _ids(m, "Leaders met for the Berlin talks on Syria") == {"geneva"}
+    decided = {d.text: d for d in m.explain_text("Balkans leaders met for the Berlin talks")}
+    assert not decided["Berlin"].kept and "which its context refutes" in decided["Berlin"].reason
