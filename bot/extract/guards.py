@@ -139,21 +139,18 @@ def _is_bare_surname(hit: str) -> bool:
 
 def other_given_name(entity: Entity, folded: str, cased: str, start: int, end: int,
                      own: frozenset[str]) -> str | None:
-    if not _is_bare_surname(folded[start:end]):
-        return None
     word = _adjacent_before(cased, start)
     if word is None:
         return None
-    key = normalize_key(word)
-    if key in own:
-        return None
+    key = word.lower()  # the text is normalized already: only the case differs from the folded form
     if word[0].isalpha() and word.isascii():
         if not word[0].isupper() or word.isupper() or "'" in word or "’" in word or key in _EN_TITLES:
             return None
-        return f"another given name: {word!r} right before the surname"
-    if key in _AR_GIVEN_NAMES:
-        return f"another given name: {word!r} right before the surname"
-    return None
+    elif key not in _AR_GIVEN_NAMES:
+        return None
+    if key in own or not _is_bare_surname(folded[start:end]):
+        return None
+    return f"another given name: {word!r} right before the surname"
 
 
 def namesake_elsewhere(folded: str, start: int, end: int, own: frozenset[str]) -> str | None:
@@ -204,18 +201,25 @@ _CLITIC_HEADS = tuple(dict.fromkeys(a + b + c for a in ("", "و", "ف") for b in
                                    for c in ("", "ال")))
 
 
+def _vocabulary_keys(words: str | frozenset[str]) -> list[tuple[str, str]]:
+    """(automaton key, word) for a list of words (a trailing * for a prefix); Arabic words also with proclitics."""
+    out: list[tuple[str, str]] = []
+    for word in words.split() if isinstance(words, str) else sorted(words):
+        star = word.endswith("*")
+        key = normalize_key(word.rstrip("*"))
+        heads = _CLITIC_HEADS if is_arabic_letter(key[0]) else ("",)
+        out.extend((" " + head + key + ("" if star else " "), key) for head in heads)
+    return out
+
+
 class Vocabulary:
     """A list of words (a trailing * for a prefix) found in a word-spaced text by one automaton pass; Arabic words
     may carry proclitics (و ف, ب ل ك, ال)."""
 
     def __init__(self, words: str | frozenset[str]):
         self._automaton = ahocorasick.Automaton()
-        for word in words.split() if isinstance(words, str) else sorted(words):
-            star = word.endswith("*")
-            key = normalize_key(word.rstrip("*"))
-            heads = _CLITIC_HEADS if is_arabic_letter(key[0]) else ("",)
-            for head in heads:
-                self._automaton.add_word(" " + head + key + ("" if star else " "), key)
+        for key, word in _vocabulary_keys(words):
+            self._automaton.add_word(key, word)
         self._automaton.make_automaton()
 
     def found(self, spaced: str) -> list[str]:
@@ -227,6 +231,26 @@ class Vocabulary:
         for _, word in self._automaton.iter(" " + spaced + " "):
             return str(word)
         return None
+
+
+class Kinds:
+    """Several vocabularies in one automaton: which of them a text has a word of, in one pass."""
+
+    def __init__(self, **vocabularies: str | frozenset[str]):
+        table: dict[str, set[str]] = {}
+        for kind, words in vocabularies.items():
+            for key, _ in _vocabulary_keys(words):
+                table.setdefault(key, set()).add(kind)
+        self._automaton = ahocorasick.Automaton()
+        for key, kinds in table.items():
+            self._automaton.add_word(key, frozenset(kinds))
+        self._automaton.make_automaton()
+
+    def of(self, spaced: str) -> frozenset[str]:
+        found: set[str] = set()
+        for _, kinds in self._automaton.iter(" " + spaced + " "):
+            found.update(kinds)
+        return frozenset(found)
 
 
 _LEISURE_WORDS = Vocabulary(_LEISURE)
@@ -342,15 +366,20 @@ def person_named_like_place(cased: str, start: int, end: int, mention_starts: se
     return None
 
 
-_NAMED_WORDS = Vocabulary(_AR_INSTITUTIONS | _EN_INSTITUTIONS | _EN_BEFORE | _EN_PLACE_OF | _FAMILY_AFTER)
 _US_STATE_WORDS = Vocabulary(_US_STATES)  # two-word names stay whole: "new hampshire"
+_ITEM_WORDS = Kinds(named=_AR_INSTITUTIONS | _EN_INSTITUTIONS | _EN_BEFORE | _EN_PLACE_OF | _FAMILY_AFTER,
+                    leisure=_LEISURE, us_state=_US_STATES)
 _US_PLACE_AFTER = frozenset("county borough township parish".split())
 
 
+_US_PLACE_AFTER_TEXT = tuple(" " + w for w in _US_PLACE_AFTER)
+
+
 def _namesake_in_us(folded: str, start: int, end: int, own: frozenset[str], alone: bool) -> str | None:
-    after = _words_after(folded, end, 1)
-    if after and after[0] in _US_PLACE_AFTER:
-        return f"a namesake elsewhere: {after[0]!r} after the name"
+    if folded.startswith(_US_PLACE_AFTER_TEXT, end):
+        after = _words_after(folded, end, 1)
+        if after and after[0] in _US_PLACE_AFTER:
+            return f"a namesake elsewhere: {after[0]!r} after the name"
     if not alone:
         return None
     state = next((w for w in _US_STATE_WORDS.found(sentence(folded, start, end)) if w not in own), None)
@@ -361,7 +390,7 @@ class Around:
     """What the checks know of the item besides the candidate: its text and the other candidates. Whether the item
     has any word of an event or any US state is found once per item, so most candidates skip those checks."""
 
-    __slots__ = ("folded", "cased", "starts", "ends", "entities", "_leisure", "_us_state", "_named")
+    __slots__ = ("folded", "cased", "starts", "ends", "entities", "_kinds")
 
     def __init__(self, folded: str, cased: str, starts: set[int], ends: set[int], entities: set[str]):
         self.folded = folded
@@ -369,28 +398,25 @@ class Around:
         self.starts = starts  # where (plain) candidates start
         self.ends = ends  # where (plain) candidates end
         self.entities = entities  # every candidate's entity
-        self._leisure: bool | None = None
-        self._us_state: bool | None = None
-        self._named: bool | None = None
+        self._kinds: frozenset[str] | None = None
+
+    def _has(self, kind: str) -> bool:
+        if self._kinds is None:
+            self._kinds = _ITEM_WORDS.of(_spaced(self.folded))
+        return kind in self._kinds
 
     @property
     def named(self) -> bool:
         """The item has a word of a place or institution named after someone, or of a family member."""
-        if self._named is None:
-            self._named = _NAMED_WORDS.first(_spaced(self.folded)) is not None
-        return self._named
+        return self._has("named")
 
     @property
     def leisure(self) -> bool:
-        if self._leisure is None:
-            self._leisure = _LEISURE_WORDS.first(_spaced(self.folded)) is not None
-        return self._leisure
+        return self._has("leisure")
 
     @property
     def us_state(self) -> bool:
-        if self._us_state is None:
-            self._us_state = _US_STATE_WORDS.first(_spaced(self.folded)) is not None
-        return self._us_state
+        return self._has("us_state")
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,10 +434,10 @@ def guard(entity: Entity, around: Around, start: int, end: int, own: Own) -> str
     folded = around.folded
     words = own.words
     if entity.type == "person":
-        bare = _is_bare_surname(folded[start:end])
         named = around.named and (named_after(folded, start, end, words) or family_member(folded, end))
         return named or (
-            leisure_sentence(folded, start, end) if bare and around.leisure else None) or (
+            leisure_sentence(folded, start, end)
+            if around.leisure and _is_bare_surname(folded[start:end]) else None) or (
             None if start - 1 in around.ends else other_given_name(entity, folded, around.cased, start, end, words))
     if entity.type == "place":
         return (namesake_elsewhere(folded, start, end, words)
