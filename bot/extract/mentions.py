@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from bot.extract.catalog import Catalog, Pattern
 from bot.extract.context import decide
 from bot.extract.guards import Around, guard, leisure_sentence, political_agent
+from bot.extract.morphology import has_marks, not_a_name
 from bot.model import Mention
 from bot.text.normalize import Normalized, is_word_char, normalize
 
@@ -207,6 +208,12 @@ Decision4 = tuple[Candidate, bool, str, bool]  # candidate, kept, reason, refute
 def _decide_one(catalog: Catalog, norm: Normalized, cand: Candidate, others: set[str]) -> tuple[bool, str, bool]:
     """(kept, reason, evidence) for one ambiguous candidate."""
     start, end, entity_id = cand
+    o_start, o_end = norm.span(start, end)
+    written = norm.original[o_start:o_end]
+    if has_marks(written):  # diacritics in the item: درعاً is "a shield", not Daraa
+        refuted = not_a_name(written)
+        if refuted is not None:
+            return False, refuted, True
     person = catalog.entities[entity_id].type == "person"
     leisure = leisure_sentence(norm.folded, start, end) if person else None
     if leisure is not None:

@@ -231,3 +231,50 @@ def test_kept_ambiguous_mentions_are_evidence_and_a_refuted_name_takes_its_parts
     assert _ids(m, "Leaders met for the Berlin talks on Syria") == {"geneva", "syria"}
     decided = {d.text: d for d in m.explain_text("Balkans leaders met for the Berlin talks")}
     assert not decided["Berlin"].kept and "which its context refutes" in decided["Berlin"].reason
+
+
+MORPH_RULES = """version: 1
+entities:
+  - id: egypt
+    type: place
+    names: {en: Egypt}
+    context: {likely: {ar: [مصر]}, refute: {en: [zzz]}}
+  - id: daraa
+    type: place
+    names: {en: Daraa}
+    context: {likely: {ar: [درعا]}, refute: {en: [zzz]}}
+"""
+
+
+def test_diacritics_decide_with_camel_tools_morphology_only_when_its_data_is_installed(tmp_path: Path) -> None:
+    """Tanween always says "not a name"; camel-tools' analyzer (a tiny database the test writes) decides other
+    diacritized words, and only when CAMELTOOLS_DATA holds its data; it is never imported at start-up."""
+    import json
+
+    from tests.fakes.cli import run
+    from tests.fakes.morphology import camel_data
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "r.yaml").write_text(MORPH_RULES, encoding="utf-8")
+
+    def kept(text: str, env: dict) -> dict[str, bool]:
+        out = run(["explain", text, "--rules", str(rules), "--json"], cwd=tmp_path, env=env)
+        assert out.returncode == 0, out.stderr
+        return {c["id"]: c["kept"] for line in out.stdout.splitlines() for c in json.loads(line)["candidates"]}
+
+    no_data = {"CAMELTOOLS_DATA": str(tmp_path / "nowhere")}
+    assert kept("تسلم القائد درعاً تكريمياً", no_data) == {"daraa": False}  # tanween, no camel-tools needed
+    assert kept("قال إنه مُصِرّ على البقاء", no_data) == {"egypt": True}  # without the data: no morphology
+    data = {"CAMELTOOLS_DATA": str(camel_data(tmp_path / "ct"))}
+    assert kept("قال إنه مُصِرّ على البقاء", data) == {"egypt": False}  # only the adjective agrees
+    assert kept("زار الوفد مِصْر أمس", data) == {"egypt": True}  # the proper noun agrees
+    assert kept("زار الوفد مصر أمس", data) == {"egypt": True}  # no diacritics: nothing to tell
+    probe = run(["check", "--rules", str(rules)], cwd=tmp_path, env=data)
+    assert probe.returncode == 0, probe.stderr
+    import subprocess
+    import sys
+    imported = subprocess.run([sys.executable, "-c", "import sys, bot.app, bot.cli, bot.extract.mentions; "
+                               "print('camel_tools.morphology' in sys.modules, 'camel_tools.data' in sys.modules)"],
+                              capture_output=True, text=True, env={**data, "PATH": ""}, check=True)
+    assert imported.stdout.split() == ["False", "False"]
