@@ -119,20 +119,24 @@ def _find_cue(cues: tuple[str, ...], window_text: str) -> str | None:
 SENTENCE_END = re.compile(r"(?<![\s.][^\W\d_])(?<![\s.][^\W\d_]{2})(?<![\s.][^\W\d_]{3})[.!?؟](?= )")
 
 
+def sentence_bounds(folded: str, start: int, end: int) -> tuple[int, int]:
+    """Where the sentence of folded[start:end] begins and ends (looking at most 400 characters either way)."""
+    first = max(0, start - 400)
+    ends = list(SENTENCE_END.finditer(folded, first, start))
+    if ends:
+        first = ends[-1].end()
+    stop = SENTENCE_END.search(folded, end, end + 400)
+    return first, stop.start() if stop else min(len(folded), end + 400)
+
+
 def window_text(folded: str, start: int, end: int, words: int) -> str:
     """The ``words`` words before and after [start, end) of the folded text, punctuation as spaces, within the
     mention's sentence (a cue in the next sentence says nothing about this mention)."""
     if not words:
         return "|"
-    head = folded[max(0, start - 400):start]
-    ends = list(SENTENCE_END.finditer(head))
-    if ends:
-        head = head[ends[-1].end():]
-    tail = folded[end:end + 400]
-    stop = SENTENCE_END.search(tail)
-    if stop is not None:
-        tail = tail[:stop.start()]
-    return " ".join(word_spaced(head).split()[-words:] + ["|"] + word_spaced(tail).split()[:words])
+    first, last = sentence_bounds(folded, start, end)
+    return " ".join(word_spaced(folded[first:start]).split()[-words:] + ["|"]
+                    + word_spaced(folded[end:last]).split()[:words])
 
 
 def decide(context: EntityContext, folded: str, start: int, end: int, others: Collection[str],

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import ahocorasick
 
+from bot.extract.context import sentence_bounds
 from bot.model import Entity
 from bot.text.lang import is_arabic_letter
 from bot.text.normalize import normalize_key, word_spaced, word_spaced_once
@@ -137,8 +138,7 @@ def _is_bare_surname(hit: str) -> bool:
     return len(words) == 1
 
 
-def other_given_name(entity: Entity, folded: str, cased: str, start: int, end: int,
-                     own: frozenset[str]) -> str | None:
+def other_given_name(folded: str, cased: str, start: int, end: int, own: frozenset[str]) -> str | None:
     word = _adjacent_before(cased, start)
     if word is None:
         return None
@@ -257,21 +257,17 @@ _LEISURE_WORDS = Vocabulary(_LEISURE)
 _POLITICS_WORDS = Vocabulary(_POLITICS)
 
 
-def _has(spaced: str, vocabulary: Vocabulary) -> str | None:
-    return vocabulary.first(spaced)
-
-
 def sentence(folded: str, start: int, end: int) -> str:
-    """The sentence of folded[start:end], word-spaced (see ``window_text`` for where a sentence ends)."""
-    from bot.extract.context import SENTENCE_END
-
-    first = max(0, start - 400)
-    ends = list(SENTENCE_END.finditer(folded, first, start))
-    if ends:
-        first = ends[-1].end()
-    stop = SENTENCE_END.search(folded, end, end + 400)
-    last = stop.start() if stop else min(len(folded), end + 400)
+    """The sentence of folded[start:end], word-spaced."""
+    first, last = sentence_bounds(folded, start, end)
     return _spaced(folded)[first:last]
+
+
+def _event_without_politics(folded: str, start: int, end: int) -> str | None:
+    """A word of sports, the arts or food in the mention's sentence when it has no word of politics, else None."""
+    spaced = sentence(folded, start, end)
+    event = _LEISURE_WORDS.first(spaced)
+    return None if event is None or _POLITICS_WORDS.first(spaced) is not None else event
 
 
 def leisure_venue(folded: str, start: int, end: int) -> str | None:
@@ -279,13 +275,12 @@ def leisure_venue(folded: str, start: int, end: int) -> str | None:
     after = _words_after(folded, end, 1)
     clitic_b = start > 0 and folded[start - 1] == "ب" and (start < 2 or not folded[start - 2].isalnum())
     # "the Beirut Marathon": an English name before its event noun (Arabic puts the event first: ماراثون بيروت)
-    event_after = bool(after) and after[0].isascii() and _has(after[0], _LEISURE_WORDS) is not None
+    event_after = bool(after) and after[0].isascii() and _LEISURE_WORDS.first(after[0]) is not None
     used_as_venue = clitic_b or (before and before[0] in _VENUE_BEFORE) or event_after
     if not used_as_venue:
         return None
-    spaced = sentence(folded, start, end)
-    event = _has(spaced, _LEISURE_WORDS)
-    if event is None or _has(spaced, _POLITICS_WORDS) is not None:
+    event = _event_without_politics(folded, start, end)
+    if event is None:
         return None
     return f"a venue: {event!r} in the sentence and no word of politics (a sports, cultural or food event)"
 
@@ -314,9 +309,8 @@ def family_member(folded: str, end: int) -> str | None:
 def leisure_sentence(folded: str, start: int, end: int) -> str | None:
     """An ambiguous surname in a sentence about sports, the arts or food, with no word of politics: Medvedev saved
     two match points, الأسد in a football report."""
-    spaced = sentence(folded, start, end)
-    event = _has(spaced, _LEISURE_WORDS)
-    if event is None or _has(spaced, _POLITICS_WORDS) is not None:
+    event = _event_without_politics(folded, start, end)
+    if event is None:
         return None
     return f"a sentence about sports, the arts or food ({event!r}) with no word of politics"
 
@@ -333,7 +327,7 @@ def political_agent(folded: str, start: int, end: int) -> str | None:
         verb = after[0]
     if verb is None:
         return None
-    cue = _has(sentence(folded, start, end), _POLITICS_WORDS)
+    cue = _POLITICS_WORDS.first(sentence(folded, start, end))
     if cue is None:
         return None
     return f"speaks or acts ({verb!r}) in a sentence about politics ({cue!r})"
@@ -438,7 +432,7 @@ def guard(entity: Entity, around: Around, start: int, end: int, own: Own) -> str
         return named or (
             leisure_sentence(folded, start, end)
             if around.leisure and _is_bare_surname(folded[start:end]) else None) or (
-            None if start - 1 in around.ends else other_given_name(entity, folded, around.cased, start, end, words))
+            None if start - 1 in around.ends else other_given_name(folded, around.cased, start, end, words))
     if entity.type == "place":
         return (namesake_elsewhere(folded, start, end, words)
                 or _namesake_in_us(folded, start, end, words, around.entities <= {entity.id} and around.us_state)

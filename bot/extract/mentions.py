@@ -203,27 +203,30 @@ class Decided:
 
 
 Decision4 = tuple[Candidate, bool, str, bool]  # candidate, kept, reason, refuted (dropped on evidence)
+# kept, reason, evidence (False: decided by ``otherwise`` alone), refuted (dropped on evidence about the name itself)
+OneDecision = tuple[bool, str, bool, bool]
 
 
-def _decide_one(catalog: Catalog, norm: Normalized, cand: Candidate, others: set[str]) -> tuple[bool, str, bool]:
-    """(kept, reason, evidence) for one ambiguous candidate."""
+def _decide_one(catalog: Catalog, norm: Normalized, cand: Candidate, others: set[str]) -> OneDecision:
+    """The decision on one ambiguous candidate. A sports or arts sentence drops a surname without saying what the
+    name is, so it refutes nothing inside it."""
     start, end, entity_id = cand
     o_start, o_end = norm.span(start, end)
     written = norm.original[o_start:o_end]
     if has_marks(written):  # diacritics in the item: درعاً is "a shield", not Daraa
         refuted = not_a_name(written)
         if refuted is not None:
-            return False, refuted, True
+            return False, refuted, True, True
     person = catalog.entities[entity_id].type == "person"
     leisure = leisure_sentence(norm.folded, start, end) if person else None
     if leisure is not None:
-        return False, leisure, True
+        return False, leisure, True, False
     decision = decide(catalog.contexts[entity_id], norm.folded, start, end, others - {entity_id}, entity_id in others)
     if not decision.evidence and person:
         agent = political_agent(norm.folded, start, end)
         if agent is not None:
-            return True, agent, True
-    return decision.kept, decision.reason, decision.evidence
+            return True, agent, True, False
+    return decision.kept, decision.reason, decision.evidence, decision.evidence and not decision.kept
 
 
 def _decided(catalog: Catalog, norm: Normalized, plain: list[Candidate], ambiguous: list[Candidate]
@@ -233,12 +236,12 @@ def _decided(catalog: Catalog, norm: Normalized, plain: list[Candidate], ambiguo
     الدولي confirmed by محادثات جنيف, itself decided by context)."""
     others = {c[2] for c in _longest_first(plain)}
     first = {cand: _decide_one(catalog, norm, cand, others) for cand in sorted(set(ambiguous))}
-    kept = {cand[2] for cand, (ok, _, _) in first.items() if ok}
+    kept = {cand[2] for cand, one in first.items() if one[0]}
     out: list[Decision4] = []
-    for cand, (ok, reason, evidence) in first.items():
-        if not evidence and kept - {cand[2]} - others:
-            ok, reason, evidence = _decide_one(catalog, norm, cand, others | (kept - {cand[2]}))
-        out.append((cand, ok, reason, evidence and not ok and not reason.startswith("a sentence about")))
+    for cand, one in first.items():
+        if not one[2] and kept - {cand[2]} - others:
+            one = _decide_one(catalog, norm, cand, others | (kept - {cand[2]}))
+        out.append((cand, one[0], one[1], one[3]))
     return out
 
 
