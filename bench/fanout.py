@@ -43,7 +43,7 @@ async def _fanout(telegram_chats: int, slack_channels: int, tg_url: str, tg_toke
             await service.store.feeds.sync_config([("bench://feed", "Bench", None, None)])
             feed = (await service.store.feeds.all())[0]
             item = Item("fan-1", "Caesar Act waiver extended", "The Caesar Act stays.", "https://e.org/1")
-            match = service.rules.matcher.match(item)
+            match = (await service.rules.in_force().match([item.text]))[0]
             stored = await service.store.items.store(feed.id, [(item, Match(match.mentions,
                                                                                        match.watchlists))])
             targets = await service.store.subscriptions.subscribers(["sanctions"], [])

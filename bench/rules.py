@@ -1,5 +1,6 @@
 """Rules load + compile (shipped catalogue and 100,000 aliases): fresh build against the content-hash cache, and the
-longest event-loop stall while the rules holder reloads (a ticker task on the loop records its worst lateness)."""
+longest event-loop stall while the rules holder reloads (a ticker task on the loop records its worst lateness),
+with matching in this process (``inline``) and in a child process (``process``, what ``auto`` picks at 100,000)."""
 
 from __future__ import annotations
 
@@ -69,28 +70,60 @@ async def _old_reload(rules: Path) -> None:
     Resolver(matcher)
 
 
+def _clear(cache: Path) -> None:
+    for old in cache.glob("*.pickle"):
+        old.unlink()
+
+
+async def _reload_stall(rules: Path, cache: Path, matching: str, miss: bool) -> tuple[float, float]:
+    """(seconds, worst stall ms) of one reload of the same content under a new mtime, the way the service runs it
+    (a matching process is warm, so the reload starts the new one before the swap)."""
+    holder = RulesHolder(rules, cache, matching)  # type: ignore[arg-type]
+    try:
+        await holder.warm()
+        if miss:
+            _clear(cache)
+
+        async def reload() -> None:
+            _touch(rules)
+            assert (await holder.reload_if_changed()).changed
+
+        elapsed, worst = await _worst_lateness(reload)
+        assert (await holder.in_force().match(["Caesar Act"]))[0].entity_ids == ("caesar-act",)
+        return elapsed, worst * 1000
+    finally:
+        await holder.close()
+
+
+async def _ready(rules: Path, cache: Path) -> tuple[float, float]:
+    """(seconds until the holder is built, seconds until it answers a first match: its child loaded)."""
+    with Timer() as load:
+        holder = RulesHolder(rules, cache)
+    with Timer() as first:
+        await holder.in_force().match(["Caesar Act"])
+    await holder.close()
+    return load.elapsed, load.elapsed + first.elapsed
+
+
 def _size(rules: Path, cache: Path, label: str, aliases: int) -> dict:
     with Timer() as fresh:
         build(rules)
     with Timer() as miss:
-        holder = RulesHolder(rules, cache)
-    with Timer() as hit:
         RulesHolder(rules, cache)
+    hit, ready = asyncio.run(_ready(rules, cache))
     row = {"rules": label, "aliases": aliases, "fresh_s": fresh.elapsed, "cache_miss_s": miss.elapsed,
-           "cache_hit_s": hit.elapsed}
+           "cache_hit_s": hit, "ready_s": ready,
+           "matching": "process" if RulesHolder(rules, cache).in_force().worker is not None else "inline"}
     row["old_reload_s"], row["old_reload_stall_ms"] = (x * f for x, f in zip(asyncio.run(
         _worst_lateness(lambda: _old_reload(rules))), (1, 1000), strict=True))
-
-    async def reload() -> None:
-        _touch(rules)
-        assert (await holder.reload_if_changed()).changed
-
-    row["reload_hit_s"], row["reload_hit_stall_ms"] = (x * f for x, f in zip(asyncio.run(_worst_lateness(reload)),
-                                                                            (1, 1000), strict=True))
-    for old in cache.glob("*.pickle"):
-        old.unlink()
-    row["reload_miss_s"], row["reload_miss_stall_ms"] = (x * f for x, f in zip(asyncio.run(_worst_lateness(reload)),
-                                                                              (1, 1000), strict=True))
+    for matching in ("inline", "process"):
+        for kind in ("hit", "miss"):
+            seconds, stall = asyncio.run(_reload_stall(rules, cache, matching, kind == "miss"))
+            row[f"{matching}_reload_{kind}_s"], row[f"{matching}_reload_{kind}_stall_ms"] = seconds, stall
+    auto = row["matching"]
+    for kind in ("hit", "miss"):  # what the service does by default (auto)
+        row[f"reload_{kind}_s"] = row[f"{auto}_reload_{kind}_s"]
+        row[f"reload_{kind}_stall_ms"] = row[f"{auto}_reload_{kind}_stall_ms"]
     return row
 
 
@@ -112,6 +145,6 @@ def run(quick: bool = False) -> dict:
         "target_100k_s": 3.0,
         "target_stall_ms": 50,
         "shipped_met": small["cache_hit_s"] <= 0.3,
-        "large_met": large["cache_hit_s"] <= 3.0,
+        "large_met": large["ready_s"] <= 3.0,
         "stall_met": max(large["reload_hit_stall_ms"], large["reload_miss_stall_ms"]) < 50,
     }

@@ -38,7 +38,7 @@ class Application:
         self.role = role
         self.metrics = Metrics()
         # a broken or empty rule set raises ConfigError here
-        self.rules = RulesHolder(settings.rules_dir, settings.rules_cache_dir)
+        self.rules = RulesHolder(settings.rules_dir, settings.rules_cache_dir, settings.matching)
         self.store = Store(settings.database)
         self.store.followups.threshold = settings.stories.developing_sources  # developing stories (issue 15)
         self.store.followups.window = settings.stories.developing_window
@@ -86,8 +86,10 @@ class Application:
             if requeued := await self.store.deliveries.requeue_interrupted(delay):
                 log.warning("%d deliveries were interrupted mid-send by the last stop; they will be sent again "
                             "in %g s", requeued, delay)
+        if self.role in ("all", "poll", "bot"):  # these match items or resolve command queries
+            await self.rules.warm()
         if "console" in self.adapters:
-            await sync_console_chat(self.store, self.settings.console, self.rules.matcher)
+            await sync_console_chat(self.store, self.settings.console, self.rules.rule_set)
         if self.http is not None:
             self.http.add_route("GET", "/metrics", self.health.metrics_endpoint)
             if self.websub is not None:
@@ -109,6 +111,7 @@ class Application:
             await self.websub.drain()
         await self.client.aclose()
         await self.store.close()
+        await self.rules.close()
 
     # ------------------------------------------------------------ the work
 
@@ -120,8 +123,8 @@ class Application:
         """Notices, then digests that are due, then alerts."""
         lease = self.settings.delivery.lease
         await send_notices(self.store, self.adapters, lease=lease)
-        await send_digests(self.store, self.adapters, self.rules.matcher, lease=lease)
-        stats = await self.dispatcher.deliver_pending(self.rules.matcher)
+        await send_digests(self.store, self.adapters, self.rules.rule_set, lease=lease)
+        stats = await self.dispatcher.deliver_pending(self.rules.rule_set)
         if summary is not None:
             summary.alerts_sent += stats.sent
         return stats.sent

@@ -13,7 +13,7 @@ from bot.delivery.digest import Digest, DigestEntry, render_digest
 from bot.delivery.limits import UNLIMITED, RateLimiter
 from bot.delivery.sources import Also, also_text
 from bot.errors import ConfigError
-from bot.extract.matcher import Matcher
+from bot.extract.matcher import RuleSet
 from bot.model import Alert, SubscriptionKind
 from bot.store import Store
 
@@ -68,7 +68,7 @@ class ConsoleAdapter:
         stream.flush()
 
 
-async def sync_console_chat(store: Store, console: ConsoleConfig, matcher: Matcher) -> None:
+async def sync_console_chat(store: Store, console: ConsoleConfig, matcher: RuleSet) -> None:
     """The console is one chat: it follows the watchlists the config names (all by default), in its language."""
     wanted = list(matcher.watchlists) if console.watchlists == "all" else list(console.watchlists)
     if unknown := [w for w in wanted if w not in matcher.watchlists]:

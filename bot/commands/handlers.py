@@ -11,12 +11,12 @@ from datetime import datetime, timedelta
 from urllib.parse import urlparse
 
 from bot.alerts.i18n import t
-from bot.commands.resolve import Resolver
+from bot.commands.resolve import Lookup
 from bot.commands.table import BY_NAME, Who, help_text
 from bot.commands.transfer import MAX_IMPORT_BYTES, export_subscriptions, import_subscriptions
 from bot.delivery.digest import next_digest_at, parse_hhmm, valid_zone
 from bot.delivery.story import parse_story_id, story_text
-from bot.extract.matcher import Matcher
+from bot.extract.matcher import RuleSet
 from bot.feeds.guard import UnsafeURL, check_public_url
 from bot.feeds.opml import MAX_OPML_BYTES, OPMLError, import_outlines, parse_opml
 from bot.feeds.opml import report as opml_report
@@ -76,9 +76,9 @@ def parse_duration(text: str) -> timedelta | None:
 
 
 class Commands:
-    """What each command does. ``rules`` returns the current (Matcher, Resolver) so a reload is picked up."""
+    """What each command does. ``rules`` returns the current (RuleSet, Lookup) so a reload is picked up."""
 
-    def __init__(self, store: Store, rules: Callable[[], tuple[Matcher, Resolver]],
+    def __init__(self, store: Store, rules: Callable[[], tuple[RuleSet, Lookup]],
                  allow_private_feeds: bool = False, sources: FeedSources | None = None):
         self.store = store
         self.rules = rules
@@ -163,7 +163,7 @@ class Commands:
         if not args:
             return Reply(t(lang, "watch.usage"), lang)
         _, resolver = self.rules()
-        found = resolver.resolve(args)
+        found = await resolver.lookup(args)
         if len(found) == 1:
             return await self._follow(chat, found[0])
         phrase_button = [Button(t(lang, "watch.offer_phrase", phrase=args[:40]), "w:p")]
@@ -202,7 +202,7 @@ class Commands:
             return Reply(t(lang, "unwatch.usage"), lang)
         _, resolver = self.rules()
         followed = await self.store.subscriptions.of_chat(chat.id)
-        candidates = [*resolver.resolve(args), Target(SubscriptionKind.PHRASE, normalize_key(args))]
+        candidates = [*(await resolver.lookup(args)), Target(SubscriptionKind.PHRASE, normalize_key(args))]
         for target in candidates:
             if target in followed:
                 await self.store.subscriptions.remove(chat.id, target)

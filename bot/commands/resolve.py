@@ -3,12 +3,21 @@ entities or watchlists: exact forms first (any language, any alias, with clitics
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import editdistance
 
 from bot.extract.catalog import entity_forms
 from bot.extract.matcher import Matcher
 from bot.model import Target
 from bot.text.normalize import normalize_key
+
+
+class Lookup(Protocol):
+    """What chat commands call: this process's :class:`Resolver`, or the matching process's
+    (bot/rules/worker.py)."""
+
+    async def lookup(self, query: str, limit: int = 6) -> list[Target]: ...
 
 
 class Resolver:
@@ -31,6 +40,10 @@ class Resolver:
         key = normalize_key(form)
         if key:
             self.index.setdefault(key, set()).add(target)
+
+    async def lookup(self, query: str, limit: int = 6) -> list[Target]:
+        """:meth:`resolve` for the event loop (the same call as the matching process's resolver)."""
+        return self.resolve(query, limit)
 
     def resolve(self, query: str, limit: int = 6) -> list[Target]:
         key = normalize_key(query)

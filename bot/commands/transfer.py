@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from bot.alerts.i18n import t
-from bot.extract.matcher import Matcher
+from bot.extract.matcher import RuleSet
 from bot.model import Entity, Target
 from bot.rules.load import KnownIds, Rules, load_document
 from bot.text.normalize import normalize_key
@@ -43,7 +43,7 @@ def _slug(text: str, taken: set[str]) -> str:
     return slug
 
 
-def export_subscriptions(subs: list[Target], matcher: Matcher, language: str) -> str:
+def export_subscriptions(subs: list[Target], matcher: RuleSet, language: str) -> str:
     entities: list[str] = []
     phrases: list[str] = []
     watchlists: list[str] = []
@@ -93,7 +93,7 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _represent_str)
 
 
-def import_subscriptions(data: bytes, filename: str, matcher: Matcher, language: str = "en") -> Imported:
+def import_subscriptions(data: bytes, filename: str, matcher: RuleSet, language: str = "en") -> Imported:
     """Read an import file; every problem is an error ``file:line: message``, nothing is applied on errors.
 
     The file is loaded by the rules loader as one document against the catalogue (``load_document``), within

@@ -16,7 +16,7 @@ from datetime import timedelta
 from bot.adapters.base import Adapter, DeliveryError
 from bot.delivery.outbox import backoff, chat_alert
 from bot.delivery.sources import also_line
-from bot.extract.matcher import Matcher
+from bot.extract.matcher import RuleSet
 from bot.model import Alert, EditJob
 from bot.store import Store
 from bot.store.db import utcnow
@@ -36,7 +36,7 @@ class EditStats:
     retried: int = 0
 
 
-def edit_alert_for(job: EditJob, matcher: Matcher) -> Alert:
+def edit_alert_for(job: EditJob, matcher: RuleSet) -> Alert:
     """The first alert of the delivery, in the chat's language, as it was sent."""
     alert = chat_alert(job.stored, job.followed, job.chat.language, matcher)
     return dataclasses.replace(alert, story_id=job.story_id)  # the same "Sources" button as when sent
@@ -48,7 +48,7 @@ class EditDispatcher:
         self.store, self.adapters, self.coalesce, self.lease = store, adapters, coalesce, lease
         self.max_attempts = max_attempts
 
-    async def edit_pending(self, matcher: Matcher, platforms: tuple[str, ...] | None = None) -> EditStats:
+    async def edit_pending(self, matcher: RuleSet, platforms: tuple[str, ...] | None = None) -> EditStats:
         stats = EditStats()
         for platform in platforms or tuple(self.adapters):
             jobs = await self.store.edits.claim((platform,), lease=self.lease)
@@ -56,7 +56,7 @@ class EditDispatcher:
                 await self._one(job, matcher, stats)
         return stats
 
-    async def _one(self, job: EditJob, matcher: Matcher, stats: EditStats) -> None:
+    async def _one(self, job: EditJob, matcher: RuleSet, stats: EditStats) -> None:
         finish = self.store.edits.finish
         if job.sent_at is not None and utcnow() - job.sent_at > MAX_AGE:
             await finish(job.delivery_id, job.lease_until, job.version, "gone", error="older than 48 h")

@@ -19,7 +19,7 @@ from bot.adapters.base import Adapter, DeliveryError
 from bot.delivery.digest import in_quiet_hours, quiet_ends_at
 from bot.delivery.outbox import backoff, chat_alert
 from bot.delivery.sources import Also, also_line
-from bot.extract.matcher import Matcher
+from bot.extract.matcher import RuleSet
 from bot.model import Alert
 from bot.store import Store
 from bot.store.db import utcnow
@@ -38,7 +38,7 @@ class FollowupStats:
     dead: int = 0
 
 
-def followup_alert(job: FollowupJob, matcher: Matcher) -> Alert:
+def followup_alert(job: FollowupJob, matcher: RuleSet) -> Alert:
     """The chat's first alert of the story, as it was sent (why this chat gets it), in the chat's language."""
     alert = chat_alert(job.stored, job.followed, job.chat.language, matcher)
     return dataclasses.replace(alert, story_id=job.story_id, urgent=alert.urgent or job.urgent)
@@ -56,14 +56,14 @@ class FollowupDispatcher:
                  max_attempts: int = MAX_ATTEMPTS):
         self.store, self.adapters, self.lease, self.max_attempts = store, adapters, lease, max_attempts
 
-    async def send_pending(self, matcher: Matcher) -> FollowupStats:
+    async def send_pending(self, matcher: RuleSet) -> FollowupStats:
         stats = FollowupStats()
         for platform in self.adapters:
             for job in await self.store.followups.claim((platform,), lease=self.lease):
                 await self._one(job, matcher, stats)
         return stats
 
-    async def _one(self, job: FollowupJob, matcher: Matcher, stats: FollowupStats) -> None:
+    async def _one(self, job: FollowupJob, matcher: RuleSet, stats: FollowupStats) -> None:
         followups = self.store.followups
         chat, now = job.chat, utcnow()
         if not job.urgent and chat.quiet_end and in_quiet_hours(chat.quiet_start, chat.quiet_end, chat.timezone, now):

@@ -13,7 +13,7 @@ from bot.adapters.base import Adapter
 from bot.alerts.i18n import t
 from bot.delivery.digest import Digest, DigestEntry, in_quiet_hours, next_digest_at, quiet_ends_at
 from bot.delivery.sources import also_line
-from bot.extract.matcher import Matcher
+from bot.extract.matcher import RuleSet
 from bot.model import ChatRow, HeldAlert, StorySource
 from bot.store import Store
 from bot.store.db import utcnow
@@ -42,7 +42,7 @@ async def holds(store: Store, chat_ids: Iterable[int], urgent: bool) -> dict[int
     return out
 
 
-def build_digest(chat: ChatRow, held: list[HeldAlert], matcher: Matcher,
+def build_digest(chat: ChatRow, held: list[HeldAlert], matcher: RuleSet,
                  sources: Mapping[int, Sequence[StorySource]] | None = None) -> Digest:
     """Held alerts grouped by the first watchlist that fired for the chat, in the chat's language. A held alert
     whose story grew meanwhile shows the story as it is now (its other feeds and count, from ``sources``); a story
@@ -69,7 +69,7 @@ async def story_sources(store: Store, held: list[HeldAlert]) -> dict[int, list[S
     return {s: await store.edits.sources(s) for s in {a.story_id for a in held if a.story_id is not None}}
 
 
-async def send_digests(store: Store, adapters: Mapping[str, Adapter], matcher: Matcher,
+async def send_digests(store: Store, adapters: Mapping[str, Adapter], matcher: RuleSet,
                        lease: float = 120.0) -> int:
     """Held alerts whose time has come go out as one digest per chat (split to the platform's limit)."""
     if not adapters:

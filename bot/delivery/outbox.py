@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from bot.adapters.base import Adapter, DeliveryError
 from bot.alerts.compose import compose_alert
 from bot.delivery.limits import RateLimiter
-from bot.extract.matcher import Matcher
+from bot.extract.matcher import RuleSet
 from bot.http.metrics import Metrics
 from bot.model import Alert, DeliveryJob, DeliveryState, Followed, StoredItem
 from bot.store import Store
@@ -70,7 +70,7 @@ class Dispatcher:
         self.limiters = {p: a.limiter for p, a in adapters.items()}
         self._slots = asyncio.Semaphore(concurrency)
 
-    async def deliver_pending(self, matcher: Matcher, batch: int | None = None) -> DeliveryStats:
+    async def deliver_pending(self, matcher: RuleSet, batch: int | None = None) -> DeliveryStats:
         """Each platform is served by its own loop, so a long Telegram queue never holds up Slack. Then the alerts
         whose story grew are edited (bot/delivery/edits.py), through the same limiters."""
         from bot.delivery.edits import EditDispatcher
@@ -87,7 +87,7 @@ class Dispatcher:
         stats.followups += (await self.followups.send_pending(matcher)).sent
         return stats
 
-    async def _platform(self, platform: str, matcher: Matcher, stats: DeliveryStats, batch: int | None) -> None:
+    async def _platform(self, platform: str, matcher: RuleSet, stats: DeliveryStats, batch: int | None) -> None:
         limits = self.limiters[platform].limits
         # claim no more than can be sent well within the lease at the platform's pace
         size = batch or max(5, min(120, int(self.lease * min(limits.per_second, 1000) * 0.5)))
@@ -104,7 +104,7 @@ class Dispatcher:
         if running:
             await asyncio.gather(*running)
 
-    async def _one(self, job: DeliveryJob, matcher: Matcher, stats: DeliveryStats) -> None:
+    async def _one(self, job: DeliveryJob, matcher: RuleSet, stats: DeliveryStats) -> None:
         limiter = self.limiters[job.chat.platform]
         wait = limiter.chat_wait(job.chat.address, job.chat.is_group)
         if wait > 0:  # this chat must wait: give the row back, do not hold up the others
@@ -133,7 +133,7 @@ class Dispatcher:
             self.metrics.inc("rasad_alerts_failed_total", platform=platform)
 
 
-def chat_alert(stored: StoredItem, followed: Followed, language: str, matcher: Matcher) -> Alert:
+def chat_alert(stored: StoredItem, followed: Followed, language: str, matcher: RuleSet) -> Alert:
     """The alert of a stored item for one chat, in its language, showing why this chat gets it (the watchlists it
     follows that fired, else the entities or words it follows). Sends, edits and follow-ups all draw it so."""
     watchlists = [matcher.watchlists[w] for w in followed.watchlists if w in matcher.watchlists]
@@ -145,7 +145,7 @@ def chat_alert(stored: StoredItem, followed: Followed, language: str, matcher: M
     return compose_alert(stored.item, mentions, watchlists, matcher.entities, language, phrases=phrases)
 
 
-def alert_for(job: DeliveryJob, matcher: Matcher) -> Alert:
+def alert_for(job: DeliveryJob, matcher: RuleSet) -> Alert:
     """The alert of one delivery, with its story's id (the "Sources" button)."""
     alert = chat_alert(job.stored, job.followed, job.chat.language, matcher)
     return dataclasses.replace(alert, story_id=job.story_id or job.stored.id)
@@ -161,7 +161,7 @@ class _Send:
         self.unknown_outcome_delay, self.lease = unknown_outcome_delay, lease
         self.ctx = {"delivery": job.id, "chat": job.chat.id, "platform": job.chat.platform, "item": job.stored.id}
 
-    async def run(self, matcher: Matcher) -> str:
+    async def run(self, matcher: RuleSet) -> str:
         job = self.job
         interval = self.limiter.limits.per_chat_interval
         slot = await self.store.deliveries.start_sending(job.id, job.chat.id, interval, lease=self.lease,

@@ -9,13 +9,25 @@ from bot.rules.engine import firing_watchlists
 from bot.rules.load import Rules
 
 
-class Matcher:
+class RuleSet:
+    """The entities and watchlists in force: all that alerts, digests and commands read. When matching runs in a
+    child process (bot/rules/worker.py), this process holds only this part of the rules, not the automaton."""
+
+    def __init__(self, entities: dict[str, Entity], watchlists: dict[str, Watchlist]):
+        self.entities = entities
+        self.watchlists = watchlists
+
+
+class Matcher(RuleSet):
     """Compiled once per rules (re)load; ``match`` is pure and cheap to call per item."""
 
     def __init__(self, rules: Rules):
-        self.entities: dict[str, Entity] = dict(rules.entities)
-        self.watchlists: dict[str, Watchlist] = dict(rules.watchlists)
+        super().__init__(dict(rules.entities), dict(rules.watchlists))
         self.catalog = Catalog(self.entities.values(), rules.contexts)
+
+    def rule_set(self) -> RuleSet:
+        """The same entities and watchlists without the automaton (shares the dictionaries)."""
+        return RuleSet(self.entities, self.watchlists)
 
     def match_text(self, text: str) -> Match:
         mentions = tuple(find_mentions(self.catalog, text))

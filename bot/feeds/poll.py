@@ -18,7 +18,7 @@ import httpx
 from bot.config import PollConfig
 from bot.delivery.held import holds
 from bot.extract.catalog import Catalog
-from bot.extract.matcher import Matcher
+from bot.extract.matcher import RuleSet
 from bot.extract.mentions import find_mentions
 from bot.feeds.check import link_header_hub
 from bot.feeds.fetch import FetchError, FetchResult, cache_max_age, fetch
@@ -37,6 +37,7 @@ from bot.http.health import Health
 from bot.http.metrics import Metrics
 from bot.model import Entity, FeedRow, Match, StoredItem
 from bot.rules.holder import RulesHolder
+from bot.rules.worker import WorkerError
 from bot.store import Store
 from bot.store.db import utcnow
 from bot.store.items import StoryColumns
@@ -216,6 +217,10 @@ class Poller:
             log.warning("feed %s: %s", feed.name, parsed.warning)
         try:
             stored = await self._keep_new(parsed, feed, now, summary)
+        except WorkerError as exc:  # not the feed's fault: nothing stored, the feed is due again when its claim ends
+            self.metrics.inc("rasad_fetch_errors_total", kind="matching")
+            log.error("feed %s: matching failed, its items wait for the next poll: %s", feed.name, exc)
+            return
         except Exception as exc:  # noqa: BLE001 - a store error fails this feed visibly, never the run
             reason = self.health.store_failed(exc, write=True)
             if reason is None:
@@ -264,8 +269,10 @@ class Poller:
         fresh_keys = await self.store.items.new_keys(feed.id, [i.key for i in parsed.items])
         if not fresh_keys:
             return []
-        matcher = self.rules.matcher  # one rule set for the whole feed, even if a reload lands meanwhile
-        matched = [(item, matcher.match(item)) for item in parsed.items if item.key in fresh_keys]
+        rules = self.rules.in_force()  # one rule set for the whole feed, even if a reload lands meanwhile
+        fresh = [item for item in parsed.items if item.key in fresh_keys]
+        matched = list(zip(fresh, await rules.match([item.text for item in fresh]), strict=True))
+        matcher = rules.rules
         stories = await self.stories.index(now)
         candidates: list[tuple[StoryCandidate, int | None]] = []
         extra: list[StoryColumns] = []
@@ -291,7 +298,7 @@ class Poller:
                 await self.store.edits.story_grew(story_id)
         return stored
 
-    async def _fan_out(self, entry: StoredItem, story_id: int, matcher: Matcher, phrases: Catalog | None) -> int:
+    async def _fan_out(self, entry: StoredItem, story_id: int, matcher: RuleSet, phrases: Catalog | None) -> int:
         """One delivery per chat that follows what the item mentions (and per story: none for a later source)."""
         found = sorted({m.entity_id for m in find_mentions(phrases, entry.item.text)}) if phrases else []
         targets = await self.store.subscriptions.subscribers(entry.match.watchlists, entry.match.entity_ids,
@@ -342,7 +349,7 @@ class Poller:
             await self.notify("admin.feed_recovered", name=feed.name, url=feed.url)
 
 
-def is_urgent(match: Match, matcher: Matcher) -> bool:
+def is_urgent(match: Match, matcher: RuleSet) -> bool:
     """An urgent watchlist or entity (YAML `urgent: true`) breaks through quiet hours and digests."""
     return (any(matcher.watchlists[w].urgent for w in match.watchlists if w in matcher.watchlists)
             or any(matcher.entities[e].urgent for e in match.entity_ids if e in matcher.entities))

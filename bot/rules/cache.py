@@ -3,6 +3,10 @@
 A hit skips the YAML walk, the checks and the automaton build: the matcher (pyahocorasick automata pickle) and
 the name resolver come back as they were built. A cache that is missing, corrupt, unreadable or unwritable is
 ignored with one log line; it never stops the rules from loading.
+
+A cache file holds two pickles written by one pickler (so the second refers to the first's objects): a
+:class:`Header` (the entities and watchlists, without the automaton) and then the matcher and resolver. A process
+whose matching runs in a child (bot/rules/worker.py) reads only the header; the child reads both.
 """
 
 from __future__ import annotations
@@ -22,12 +26,12 @@ from pathlib import Path
 import ahocorasick
 
 from bot.commands.resolve import Resolver
-from bot.extract.matcher import Matcher
+from bot.extract.matcher import Matcher, RuleSet
 from bot.rules.load import load_rules, rule_files
 
 log = logging.getLogger(__name__)
 
-FORMAT = b"rasad-rules-cache-1"
+FORMAT = b"rasad-rules-cache-2"
 PREFIX = "rules-"
 # the code whose output is cached: a change to any of these files is a different key
 _CODE = ("bot/extract", "bot/text", "bot/rules", "bot/model.py", "bot/yamlfile.py", "bot/commands/resolve.py")
@@ -43,6 +47,20 @@ class Compiled:
     errors: tuple[str, ...] = ()
     watchlists: int = 0
     cached: bool = False
+
+    @property
+    def aliases(self) -> int:
+        return self.matcher.catalog.size if self.matcher is not None else 0
+
+
+@dataclass(frozen=True)
+class Header:
+    """The first part of a cache file: the rules without the automaton, and what the log says about them."""
+
+    rules: RuleSet
+    warnings: tuple[str, ...]
+    watchlists: int
+    aliases: int
 
 
 @cache
@@ -66,13 +84,27 @@ def rules_hash(rules_dir: Path) -> str:
     return digest.hexdigest()
 
 
-def _read(path: Path) -> Compiled | bool:
-    """The cached rules; False when there are none; True when the entry was bad (and logged)."""
+def cache_file(rules_dir: Path, cache_dir: Path) -> Path:
+    """Where the compiled rules of ``rules_dir`` are (or would be) cached. Raises OSError when a file is unreadable."""
+    return cache_dir / f"{PREFIX}{rules_hash(rules_dir)}.pickle"
+
+
+def _load(path: Path, header_only: bool) -> Header | tuple[Header, Matcher, Resolver] | bool:
+    """The header (and body) of a cache file; False when there is none; True when it was bad (and logged)."""
     collecting = gc.isenabled()
     gc.disable()  # millions of small objects: without collections in between, twice as fast
     try:
         with path.open("rb") as f:
-            compiled = pickle.load(f)
+            unpickler = pickle.Unpickler(f)
+            header = unpickler.load()
+            if not isinstance(header, Header):
+                raise TypeError("not a compiled rule set")
+            if header_only:
+                return header
+            matcher, resolver = unpickler.load()
+            if not isinstance(matcher, Matcher) or not isinstance(resolver, Resolver):
+                raise TypeError("not a compiled rule set")
+            return header, matcher, resolver
     except FileNotFoundError:
         return False
     except Exception as exc:  # noqa: BLE001 - a bad cache is only a slower start
@@ -81,10 +113,22 @@ def _read(path: Path) -> Compiled | bool:
     finally:
         if collecting:
             gc.enable()
-    if not isinstance(compiled, Compiled) or compiled.matcher is None:
-        log.warning("rules cache %s ignored (not a compiled rule set)", path)
-        return True
-    return Compiled(compiled.matcher, compiled.resolver, compiled.warnings, (), compiled.watchlists, cached=True)
+
+
+def _read(path: Path) -> Compiled | bool:
+    """The cached rules; False when there are none; True when the entry was bad (and logged)."""
+    loaded = _load(path, header_only=False)
+    if isinstance(loaded, bool):
+        return loaded
+    assert isinstance(loaded, tuple)
+    header, matcher, resolver = loaded
+    return Compiled(matcher, resolver, header.warnings, (), header.watchlists, cached=True)
+
+
+def read_header(path: Path) -> Header | None:
+    """The entities and watchlists of a cache file, without reading its automaton; None when it is missing or bad."""
+    loaded = _load(path, header_only=True)
+    return loaded if isinstance(loaded, Header) else None
 
 
 def _write(cache_dir: Path, path: Path, compiled: Compiled, logged: bool) -> None:
@@ -93,7 +137,11 @@ def _write(cache_dir: Path, path: Path, compiled: Compiled, logged: bool) -> Non
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=cache_dir)
         try:
             with os.fdopen(fd, "wb") as f:
-                pickle.dump(compiled, f, protocol=pickle.HIGHEST_PROTOCOL)
+                assert compiled.matcher is not None and compiled.resolver is not None
+                pickler = pickle.Pickler(f, protocol=pickle.HIGHEST_PROTOCOL)
+                pickler.dump(Header(compiled.matcher.rule_set(), compiled.warnings, compiled.watchlists,
+                                    compiled.aliases))
+                pickler.dump((compiled.matcher, compiled.resolver))  # the same pickler: shares the header's objects
             os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):
@@ -140,26 +188,28 @@ def compile_rules(rules_dir: Path, cache_dir: Path | None) -> Compiled:
     return compiled
 
 
-def compile_aside(rules_dir: Path, cache_dir: Path | None) -> Compiled:
-    """Like :func:`compile_rules`, for a reload while the event loop runs: on a cache miss the build runs in a child
-    process that writes the cache, and this process only reads it. Built here, the automaton's construction and
-    its pickling are long C calls that hold the GIL, so the event loop too. Broken rules write no cache: they are
-    then loaded here, for their errors."""
-    if cache_dir is not None:
+def prepare_aside(rules_dir: Path, cache_dir: Path) -> Path | None:
+    """The cache file of the rules as they are now, built on a miss by a child process: built here, the automaton's
+    construction and its pickling are long C calls that hold the GIL, so the event loop too. None when there is
+    no such file after all (broken rules write none; an unwritable cache; a file that cannot be read)."""
+    try:
+        path = cache_file(rules_dir, cache_dir)
+    except OSError:
+        return None
+    if not path.exists():
+        root = Path(__file__).resolve().parent.parent.parent
         try:
-            missing = not (cache_dir / f"{PREFIX}{rules_hash(rules_dir)}.pickle").exists()
-        except OSError:
-            missing = False
-        if missing:
-            root = Path(__file__).resolve().parent.parent.parent
-            try:
-                subprocess.run([sys.executable, "-m", "bot.rules.cache", str(rules_dir), str(cache_dir)], cwd=root,
-                               capture_output=True, timeout=900, check=False)
-            except (OSError, subprocess.SubprocessError) as exc:
-                log.warning("rules: building in a child process failed (%s: %s); building here", type(exc).__name__,
-                            exc)
-    return compile_rules(rules_dir, cache_dir)
+            subprocess.run([sys.executable, "-m", "bot.rules.cache", str(rules_dir), str(cache_dir)], cwd=root,
+                           capture_output=True, timeout=900, check=False)
+        except (OSError, subprocess.SubprocessError) as exc:
+            log.warning("rules: building in a child process failed (%s: %s); building here", type(exc).__name__,
+                        exc)
+    return path if path.exists() else None
 
 
-if __name__ == "__main__":  # the child of compile_aside: build and write the cache
-    compile_rules(Path(sys.argv[1]), Path(sys.argv[2]))
+if __name__ == "__main__":  # the child of prepare_aside: build and write the cache
+    # through the module's own name: run as __main__, its classes would be pickled as __main__.Header, which no
+    # other process can load
+    from bot.rules import cache as module
+
+    module.compile_rules(Path(sys.argv[1]), Path(sys.argv[2]))

@@ -1,22 +1,46 @@
-"""The rules in force: the compiled matcher and the name resolver, swapped whole when the files change."""
+"""The rules in force: the entities and watchlists, the matching and the name resolver, swapped whole when the
+files change. Matching runs here, or in a child process for large catalogues (bot/rules/worker.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
 import logging
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
-from bot.commands.resolve import Resolver
+from bot.commands.resolve import Lookup
 from bot.errors import ConfigError
-from bot.extract.matcher import Matcher
-from bot.rules.cache import Compiled, compile_aside, compile_rules
+from bot.extract.matcher import Matcher, RuleSet
+from bot.model import Match
+from bot.rules.cache import Compiled, Header, cache_file, compile_rules, prepare_aside, read_header
 from bot.rules.load import rule_files
+from bot.rules.worker import PROCESS_ABOVE, MatchWorker, RemoteResolver, WorkerError
 
 log = logging.getLogger(__name__)
 
 Signature = tuple[tuple[str, int, int], ...]
+Matching = Literal["auto", "process", "inline"]
+
+
+@dataclass(frozen=True, eq=False)
+class InForce:
+    """One loaded rule set. ``rules`` is a :class:`Matcher` when matching runs in this process; with a ``worker``
+    it holds only the entities and watchlists, and the child matches."""
+
+    rules: RuleSet
+    resolver: Lookup
+    worker: MatchWorker | None = None
+
+    async def match(self, texts: list[str]) -> list[Match]:
+        """The matches of ``texts``, in order (one batch: one request to the child)."""
+        if self.worker is not None:
+            return await self.worker.match(texts)
+        assert isinstance(self.rules, Matcher)
+        return [self.rules.match_text(text) for text in texts]
 
 
 @dataclass(frozen=True)
@@ -31,37 +55,87 @@ class Reload:
 
 class RulesHolder:
     """Loads the rules once at construction (a broken or empty rule set raises ConfigError), then reloads them
-    off the event loop when a file changes. Readers take ``matcher`` and ``resolver`` at the moment they need them
-    (or both at once with ``current``): a reload replaces the pair in one assignment.
+    off the event loop when a file changes. Readers take ``in_force()`` (or ``rule_set``, ``current()``) at the
+    moment they need it: a reload replaces it in one assignment.
 
-    ``cache_dir``: where the compiled rules are cached, keyed by the rules' content hash (None: no cache)."""
+    ``cache_dir``: where the compiled rules are cached, keyed by the rules' content hash (None: no cache; a
+    private temporary folder still hands the rules to a matching process). ``matching``: ``inline`` (here),
+    ``process`` (a child process), ``auto`` (a child from :data:`PROCESS_ABOVE` aliases on)."""
 
-    def __init__(self, rules_dir: Path, cache_dir: Path | None = None):
+    def __init__(self, rules_dir: Path, cache_dir: Path | None = None, matching: Matching = "auto"):
         self.rules_dir = rules_dir
-        self.cache_dir = cache_dir
+        self.matching = matching
+        self._handover: Path | None = None
+        if cache_dir is None and matching != "inline":
+            self._handover = Path(tempfile.mkdtemp(prefix="rasad-rules-"))
+        self.cache_dir = cache_dir if cache_dir is not None else self._handover
+        self._eager = False  # start a new child before the swap (set once matching was asked for)
         signature = self._fingerprint()
-        compiled = compile_rules(rules_dir, cache_dir)
-        gc.freeze()
-        if compiled.errors or compiled.matcher is None or compiled.resolver is None:
-            raise ConfigError(list(compiled.errors))
-        for warning in compiled.warnings:
+        # with ``process``, a cache miss is built by a child (this process never holds the automaton); with
+        # ``auto`` only a cache hit tells the size beforehand, else the rules are built here once
+        loaded = self._load(aside=matching == "process")
+        if isinstance(loaded, Compiled):
+            if loaded.errors or loaded.matcher is None or loaded.resolver is None:
+                self._drop_handover()
+                raise ConfigError(list(loaded.errors))
+            warnings = loaded.warnings
+            self._current = self._from_compiled(loaded)
+        else:
+            warnings = loaded[0].warnings
+            self._current = self._from_header(*loaded)
+        del loaded
+        for warning in warnings:
             log.warning("%s", warning)
-        self._current: tuple[Matcher, Resolver] = (compiled.matcher, compiled.resolver)
+        gc.freeze()  # millions of long-lived objects: out of the collector's sight, so no full collection stalls
         self._signature = signature
         self._bad: tuple[str, ...] = ()
-        log.info("rules: %d entities, %d watchlists, %d aliases from %s%s", len(compiled.matcher.entities),
-                 compiled.watchlists, compiled.matcher.catalog.size, rules_dir, " (cached)" if compiled.cached else "")
+        log.info("rules: %d entities, %d watchlists, %d aliases from %s%s; matching %s",
+                 len(self._current.rules.entities), len(self._current.rules.watchlists), self._aliases, rules_dir,
+                 " (cached)" if self._cached else "",
+                 "in a child process" if self._current.worker is not None else "in this process")
 
-    @property
-    def matcher(self) -> Matcher:
-        return self._current[0]
+    # ---------------------------------------------------------------- readers
 
-    @property
-    def resolver(self) -> Resolver:
-        return self._current[1]
-
-    def current(self) -> tuple[Matcher, Resolver]:
+    def in_force(self) -> InForce:
         return self._current
+
+    @property
+    def rule_set(self) -> RuleSet:
+        return self._current.rules
+
+    def current(self) -> tuple[RuleSet, Lookup]:
+        return self._current.rules, self._current.resolver
+
+    # ---------------------------------------------------------------- loading
+
+    def _process(self, aliases: int) -> bool:
+        return self.matching == "process" or (self.matching == "auto" and aliases >= PROCESS_ABOVE)
+
+    def _cache_file(self) -> Path | None:
+        if self.cache_dir is None:
+            return None
+        try:
+            path = cache_file(self.rules_dir, self.cache_dir)
+        except OSError:
+            return None
+        return path if path.exists() else None
+
+    def _from_compiled(self, compiled: Compiled) -> InForce:
+        assert compiled.matcher is not None and compiled.resolver is not None
+        self._aliases, self._cached = compiled.aliases, compiled.cached
+        if self._process(compiled.aliases):
+            path = self._cache_file()
+            if path is not None:
+                worker = MatchWorker(path, self.rules_dir)
+                return InForce(compiled.matcher.rule_set(), RemoteResolver(worker), worker)
+            log.warning("rules: no cache file to hand to a matching process (cache folder not writable?); "
+                        "matching in this process")
+        return InForce(compiled.matcher, compiled.resolver)
+
+    def _from_header(self, header: Header, path: Path) -> InForce:
+        self._aliases, self._cached = header.aliases, True
+        worker = MatchWorker(path, self.rules_dir)
+        return InForce(header.rules, RemoteResolver(worker), worker)
 
     def _fingerprint(self) -> Signature:
         out: list[tuple[str, int, int]] = []
@@ -73,30 +147,78 @@ class RulesHolder:
             out.append((str(path), stat.st_mtime_ns, stat.st_size))
         return tuple(out)
 
-    def _load_if_changed(self, known: Signature) -> tuple[Signature, Compiled | None]:
-        """In a worker thread: the files' signature, and the compiled rules when it differs from ``known``."""
+    def _load(self, aside: bool) -> Compiled | tuple[Header, Path]:
+        """The rules as the files are now: the header of their cache file when a child process will match them,
+        else the compiled rules (or their errors). ``aside``: a cache miss is built by a child process."""
+        if self.cache_dir is not None and self.matching != "inline":
+            path = prepare_aside(self.rules_dir, self.cache_dir) if aside else self._cache_file()
+            header = read_header(path) if path is not None else None
+            if path is not None and header is not None and self._process(header.aliases):
+                return header, path
+        elif self.cache_dir is not None and aside:
+            prepare_aside(self.rules_dir, self.cache_dir)
+        return compile_rules(self.rules_dir, self.cache_dir)  # a cache hit, a build, or the errors of broken files
+
+    def _load_if_changed(self, known: Signature) -> tuple[Signature, Compiled | tuple[Header, Path] | None]:
+        """In a worker thread: the files' signature, and the new rules (:meth:`_load`) when it differs from
+        ``known``."""
         signature = self._fingerprint()
         if signature == known:
             return signature, None
-        compiled = compile_aside(self.rules_dir, self.cache_dir)
-        gc.freeze()  # millions of long-lived objects: out of the collector's sight, so no full collection stalls
-        return signature, compiled
+        loaded = self._load(aside=True)
+        gc.freeze()
+        return signature, loaded
 
     async def reload_if_changed(self) -> Reload:
         """Reload when a file under the rules directory changed; with errors, keep the last good rules. Every
         step (stat, read, hash, parse, compile, cache) runs in a worker thread, a cache miss is built in a child
-        process (``compile_aside``); the event loop only swaps."""
-        signature, compiled = await asyncio.to_thread(self._load_if_changed, self._signature)
-        self._signature = signature
-        if compiled is None:
+        process, and with a matching process the new child loads the automaton and is ready before the swap:
+        the event loop only swaps."""
+        signature, loaded = await asyncio.to_thread(self._load_if_changed, self._signature)
+        if loaded is None:
+            self._signature = signature
             return Reload()
-        if compiled.errors or compiled.matcher is None or compiled.resolver is None:
-            log.error("rules changed but have errors; keeping the last good rules:\n%s", "\n".join(compiled.errors))
-            new = compiled.errors != self._bad
-            self._bad = compiled.errors
-            return Reload(errors=compiled.errors, new_errors=new)
+        if isinstance(loaded, Compiled) and (loaded.errors or loaded.matcher is None):
+            self._signature = signature
+            log.error("rules changed but have errors; keeping the last good rules:\n%s", "\n".join(loaded.errors))
+            new = loaded.errors != self._bad
+            self._bad = loaded.errors
+            return Reload(errors=loaded.errors, new_errors=new)
+        fresh = self._from_compiled(loaded) if isinstance(loaded, Compiled) else self._from_header(*loaded)
+        if fresh.worker is not None and self._eager:
+            try:
+                await asyncio.to_thread(fresh.worker.start)
+            except WorkerError as exc:  # the old rules stay; the next check tries again (signature not taken)
+                log.error("rules changed but the new matching process did not start (%s); keeping the last rules",
+                          exc)
+                return Reload()
+        self._signature = signature
         self._bad = ()
-        self._current = (compiled.matcher, compiled.resolver)
-        log.info("rules reloaded: %d entities, %d watchlists%s", len(compiled.matcher.entities), compiled.watchlists,
-                 " (cached)" if compiled.cached else "")
+        old, self._current = self._current, fresh
+        if old.worker is not None:
+            await old.worker.retire()
+        log.info("rules reloaded: %d entities, %d watchlists%s", len(fresh.rules.entities),
+                 len(fresh.rules.watchlists), " (cached)" if self._cached else "")
         return Reload(changed=True)
+
+    # ---------------------------------------------------------------- the matching process
+
+    async def warm(self) -> None:
+        """Matching will be asked for (a role that polls or answers commands): start the child now rather than
+        at the first item, and start each new one before a reload swaps it in."""
+        self._eager = True
+        worker = self._current.worker
+        if worker is not None:
+            try:
+                await asyncio.to_thread(worker.start)
+            except WorkerError as exc:
+                log.error("%s; it is started again at the first item", exc)
+
+    async def close(self) -> None:
+        if self._current.worker is not None:
+            await self._current.worker.retire()
+        self._drop_handover()
+
+    def _drop_handover(self) -> None:
+        if self._handover is not None:
+            shutil.rmtree(self._handover, ignore_errors=True)

@@ -53,7 +53,7 @@ async def _held_alerts(store: Store) -> None:
 
 
 async def test_two_workers_send_each_digest_once():
-    matcher = RulesHolder(RULES).matcher
+    matcher = RulesHolder(RULES).rule_set
     async with fresh_database("digests") as url:
         first, second = Store(url), Store(url)
         await first.migrate()

@@ -177,16 +177,16 @@ async def test_rules_reload_keeps_the_last_good_rules_on_errors(tmp_path, write_
         assert not (await service.rules.reload_if_changed()).changed  # nothing changed
         (rules / "b.yaml").write_text("entities:\n  - {id: beta-act, type: law, names: {en: Beta Act}}\n")
         assert (await service.rules.reload_if_changed()).changed
-        assert "beta-act" in service.rules.matcher.entities
+        assert "beta-act" in service.rules.rule_set.entities
         (rules / "b.yaml").write_text("entities:\n  - {id: beta-act, type: planet, names: {en: Beta Act}}\n")
         reload = await service.rules.reload_if_changed()
         assert not reload.changed and reload.new_errors
-        assert "beta-act" in service.rules.matcher.entities  # the last good rules stay
+        assert "beta-act" in service.rules.rule_set.entities  # the last good rules stay
         assert "b.yaml:2: entity 'beta-act': type:" in reload.errors[0]
         (rules / "a.yaml").unlink()
         (rules / "b.yaml").unlink()
         assert not (await service.rules.reload_if_changed()).changed  # an empty rule set is refused too
-        assert "alpha-act" in service.rules.matcher.entities
+        assert "alpha-act" in service.rules.rule_set.entities
     finally:
         await service.stop()
 

@@ -10,8 +10,9 @@ from tests.conftest import DATA, RULES
 from tests.fakes.cli import run
 
 
-def write_config(tmp_path: Path, language: str, feeds: list[tuple[str, str]], db: str = "rasad.db") -> Path:
-    lines = [f"database: sqlite+aiosqlite:///{tmp_path / db}", f"rules: {RULES}", "feeds:"]
+def write_config(tmp_path: Path, language: str, feeds: list[tuple[str, str]], db: str = "rasad.db",
+                 matching: str = "auto") -> Path:
+    lines = [f"database: sqlite+aiosqlite:///{tmp_path / db}", f"rules: {RULES}", f"matching: {matching}", "feeds:"]
     for name, url in feeds:
         lines += [f"  - name: {name}", f"    url: {url}"]
     lines += ["console:", f"  language: {language}", "  watchlists: all"]
@@ -20,9 +21,10 @@ def write_config(tmp_path: Path, language: str, feeds: list[tuple[str, str]], db
     return path
 
 
-@pytest.mark.parametrize("language", ["en", "ar"])
-def test_run_once_prints_alerts_in_the_chat_language_then_a_summary(tmp_path, language):
-    config = write_config(tmp_path, language, [("Test Wire", str(DATA / "mixed.xml"))], db=f"{language}.db")
+@pytest.mark.parametrize(("language", "matching"), [("en", "auto"), ("ar", "auto"), ("en", "process")])
+def test_run_once_prints_alerts_in_the_chat_language_then_a_summary(tmp_path, language, matching):
+    config = write_config(tmp_path, language, [("Test Wire", str(DATA / "mixed.xml"))], db=f"{language}.db",
+                          matching=matching)
     result = run(["run", "--once", "--config", str(config)], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout
@@ -36,6 +38,7 @@ def test_run_once_prints_alerts_in_the_chat_language_then_a_summary(tmp_path, la
     assert "Motor Show" not in out  # no entity, no alert
     assert "https://example.org/t-1" in out
     assert "Traceback" not in result.stderr
+    assert ("matching process" in result.stderr) == (matching == "process")
 
     # a second run finds nothing new: an item alerts once, however often it is polled
     again = run(["run", "--once", "--config", str(config)], cwd=tmp_path)

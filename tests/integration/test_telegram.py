@@ -357,7 +357,7 @@ async def test_quiet_hours_hold_alerts_but_urgent_ones_break_through(tg):
     await tg.say(1301, "/watch sanctions")
     await tg.say(1301, "/watch chemical-weapons")
     assert "Quiet hours" in (await tg.say(1301, f"/quiet {start}-{end}"))["text"]
-    wl = tg.service.rules.matcher.watchlists
+    wl = tg.service.rules.rule_set.watchlists
     wl["chemical-weapons"] = dataclasses.replace(wl["chemical-weapons"], urgent=True)
     tg.publish(("q1", "Caesar Act waiver extended", "The Caesar Act stays."),
                ("q2", "OPCW confirms chlorine use", "The OPCW said chlorine was used."))

@@ -77,7 +77,7 @@ def test_an_unwritable_cache_is_ignored_with_one_line(rules: Path, tmp_path: Pat
     blocked.write_text("x")
     with caplog.at_level(logging.WARNING, logger="bot.rules.cache"):
         holder = RulesHolder(rules, blocked / "cache")
-    assert [m.entity_id for m in holder.matcher.match_text("Caesar Act").mentions] == ["caesar-act"]
+    assert [m.entity_id for m in holder.in_force().rules.match_text("Caesar Act").mentions] == ["caesar-act"]
     assert len([r for r in caplog.records if r.name == "bot.rules.cache"]) == 1
 
 
@@ -96,3 +96,15 @@ async def test_reload_swaps_matcher_and_resolver_together(rules: Path, tmp_path:
     assert broken.errors and broken.new_errors and not broken.changed
     assert holder.current() == (matcher, resolver)  # the last good rules stay
     assert [m.entity_id for m in matcher.match_text("the Caesar Statute").mentions] == ["caesar-act"]
+
+
+def test_a_cache_built_by_the_child_process_is_read_here(rules: Path, tmp_path: Path, caplog) -> None:
+    from bot.rules.cache import prepare_aside, read_header
+
+    cache = tmp_path / "cache"
+    with caplog.at_level(logging.WARNING, logger="bot.rules.cache"):
+        path = prepare_aside(rules, cache)  # built and written by `python -m bot.rules.cache`
+        assert path is not None and read_header(path) is not None
+        hit = compile_rules(rules, cache)
+    assert hit.cached and not caplog.records  # read as it was written: no "ignored", no rebuild here
+    assert [m.entity_id for m in hit.matcher.match_text("Caesar Act").mentions] == ["caesar-act"]  # type: ignore[union-attr]
