@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -105,6 +107,36 @@ async def _ready(rules: Path, cache: Path) -> tuple[float, float]:
     return load.elapsed, load.elapsed + first.elapsed
 
 
+_FOOTPRINT = """
+import asyncio, sys
+from pathlib import Path
+from bot.rules.holder import RulesHolder
+
+def hwm(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) // 1024
+
+async def main():
+    holder = RulesHolder(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3])
+    await holder.warm()
+    await holder.in_force().match(["Caesar Act"])
+    worker = holder.in_force().worker
+    print(hwm("self"), hwm(worker.pid) if worker is not None else 0)
+    await holder.close()
+
+asyncio.run(main())
+"""
+
+
+def _footprint(rules: Path, cache: Path, matching: str) -> tuple[int, int]:
+    """(peak MB of a process holding the rules ready to match from the cache, peak MB of its matching child)."""
+    out = subprocess.run([sys.executable, "-c", _FOOTPRINT, str(rules), str(cache), matching], cwd=ROOT,
+                         capture_output=True, text=True, check=True)
+    own, child = out.stdout.split()
+    return int(own), int(child)
+
+
 def _size(rules: Path, cache: Path, label: str, aliases: int) -> dict:
     with Timer() as fresh:
         build(rules)
@@ -114,6 +146,8 @@ def _size(rules: Path, cache: Path, label: str, aliases: int) -> dict:
     row = {"rules": label, "aliases": aliases, "fresh_s": fresh.elapsed, "cache_miss_s": miss.elapsed,
            "cache_hit_s": hit, "ready_s": ready,
            "matching": "process" if RulesHolder(rules, cache).in_force().worker is not None else "inline"}
+    for matching in ("inline", "process"):
+        row[f"{matching}_mb"], row[f"{matching}_child_mb"] = _footprint(rules, cache, matching)
     row["old_reload_s"], row["old_reload_stall_ms"] = (x * f for x, f in zip(asyncio.run(
         _worst_lateness(lambda: _old_reload(rules))), (1, 1000), strict=True))
     for matching in ("inline", "process"):

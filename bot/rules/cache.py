@@ -111,6 +111,9 @@ def _load(path: Path, header_only: bool) -> Header | tuple[Header, Matcher, Reso
         log.warning("rules cache %s ignored (%s: %s)", path, type(exc).__name__, exc)
         return True
     finally:
+        # what was loaded is long-lived: out of the collector's sight before it runs again, else the hundreds of
+        # thousands of objects allocated meanwhile trigger a full collection that holds the GIL (the event loop)
+        gc.freeze()
         if collecting:
             gc.enable()
 

@@ -94,7 +94,8 @@ class MatchWorker:
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()  # one request in flight per child
         self._users = 0  # requests from the event loop not yet answered
-        self._retired = False
+        self._retired = False  # no new requests (the event loop's side)
+        self._closed = False  # the child was stopped for good (the threads' side)
         self.started = 0  # how many children were started (a restart after a crash counts)
 
     @property
@@ -132,16 +133,16 @@ class MatchWorker:
     def start(self) -> None:
         """Start the child now (blocking until it has loaded its rules), unless it runs already."""
         with self._lock:
-            if self._retired:
-                raise WorkerError("the matching process was retired")
+            if self._closed:
+                raise WorkerError("the matching process was stopped")
             if self._proc is None or self._proc.poll() is not None:
                 self._proc = self._spawn()
 
     def call(self, op: str, argument: object) -> Any:
         """One request and its answer (blocking). Raises WorkerError."""
         with self._lock:
-            if self._retired:
-                raise WorkerError("the matching process was retired")
+            if self._closed:
+                raise WorkerError("the matching process was stopped")
             for attempt in (1, 2):
                 if self._proc is None or self._proc.poll() is not None:
                     if self._proc is not None:
@@ -168,7 +169,7 @@ class MatchWorker:
     def close(self) -> None:
         """Stop the child: its stdin closes, it exits (killed after 10 s)."""
         with self._lock:
-            self._retired = True
+            self._closed = True
             proc, self._proc = self._proc, None
         if proc is None:
             return
@@ -184,6 +185,8 @@ class MatchWorker:
     # ---------------------------------------------------------------- event-loop side
 
     async def _request(self, op: str, argument: object) -> Any:
+        if self._retired:  # a request made before the retirement is still answered
+            raise WorkerError("the matching process was retired")
         self._users += 1
         try:
             return await asyncio.to_thread(self.call, op, argument)

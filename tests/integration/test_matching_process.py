@@ -102,15 +102,20 @@ async def test_a_reload_swaps_in_a_ready_child_and_retires_the_old_after_its_las
         old_pid = old.worker.pid
         before = "Lawmakers renewed the Caesar Law."
         after = "Lawmakers renewed the Caesar Statute."
-        # a long request in flight on the old child while the rules change
+        # requests in flight on the old child while the rules change: it is paused until the swap is done
+        os.kill(old_pid, signal.SIGSTOP)
         in_flight = asyncio.create_task(old.match([before] * 20_000))
+        waiting = asyncio.create_task(old.match([before]))  # made before the reload, queued behind the first
         await asyncio.sleep(0.05)
         _rename_caesar(rules)
         assert (await holder.reload_if_changed()).changed
+        assert not in_flight.done() and not waiting.done()
+        os.kill(old_pid, signal.SIGCONT)
         new = holder.in_force()
         assert new.worker is not None and new.worker.pid is not None and new.worker.pid != old_pid
         answered = await in_flight
         assert len(answered) == 20_000 and answered[0].entity_ids == ("caesar-act",)  # the old rules' answer
+        assert (await waiting)[0].entity_ids == ("caesar-act",)
         assert await _eventually_exited(old_pid)
         with pytest.raises(WorkerError):
             await old.match([before])  # retired: no new request
