@@ -80,7 +80,7 @@ def _clear(cache: Path) -> None:
 async def _reload_stall(rules: Path, cache: Path, matching: str, miss: bool) -> tuple[float, float]:
     """(seconds, worst stall ms) of one reload of the same content under a new mtime, the way the service runs it
     (a matching process is warm, so the reload starts the new one before the swap)."""
-    holder = RulesHolder(rules, cache, matching)  # type: ignore[arg-type]
+    holder = RulesHolder(rules, cache, matching, eager=True)  # type: ignore[arg-type]
     try:
         await holder.warm()
         if miss:
@@ -100,7 +100,7 @@ async def _reload_stall(rules: Path, cache: Path, matching: str, miss: bool) -> 
 async def _ready(rules: Path, cache: Path) -> tuple[float, float]:
     """(seconds until the holder is built, seconds until it answers a first match: its child loaded)."""
     with Timer() as load:
-        holder = RulesHolder(rules, cache)
+        holder = RulesHolder(rules, cache, eager=True)  # as the service starts it
     with Timer() as first:
         await holder.in_force().match(["Caesar Act"])
     await holder.close()
@@ -118,7 +118,7 @@ def hwm(pid):
             return int(line.split()[1]) // 1024
 
 async def main():
-    holder = RulesHolder(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3])
+    holder = RulesHolder(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], eager=True)
     await holder.warm()
     await holder.in_force().match(["Caesar Act"])
     worker = holder.in_force().worker

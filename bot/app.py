@@ -26,6 +26,7 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 
 ROLES = ("all", "poll", "deliver", "bot")
+MATCHING_ROLES = ("all", "poll", "bot")  # these match items or resolve command queries
 
 
 class Application:
@@ -38,7 +39,8 @@ class Application:
         self.role = role
         self.metrics = Metrics()
         # a broken or empty rule set raises ConfigError here
-        self.rules = RulesHolder(settings.rules_dir, settings.rules_cache_dir, settings.matching)
+        self.rules = RulesHolder(settings.rules_dir, settings.rules_cache_dir, settings.matching,
+                                 eager=role in MATCHING_ROLES)
         self.store = Store(settings.database)
         self.store.followups.threshold = settings.stories.developing_sources  # developing stories (issue 15)
         self.store.followups.window = settings.stories.developing_window
@@ -86,7 +88,7 @@ class Application:
             if requeued := await self.store.deliveries.requeue_interrupted(delay):
                 log.warning("%d deliveries were interrupted mid-send by the last stop; they will be sent again "
                             "in %g s", requeued, delay)
-        if self.role in ("all", "poll", "bot"):  # these match items or resolve command queries
+        if self.role in MATCHING_ROLES:
             await self.rules.warm()
         if "console" in self.adapters:
             await sync_console_chat(self.store, self.settings.console, self.rules.rule_set)

@@ -60,16 +60,18 @@ class RulesHolder:
 
     ``cache_dir``: where the compiled rules are cached, keyed by the rules' content hash (None: no cache; a
     private temporary folder still hands the rules to a matching process). ``matching``: ``inline`` (here),
-    ``process`` (a child process), ``auto`` (a child from :data:`PROCESS_ABOVE` aliases on)."""
+    ``process`` (a child process), ``auto`` (a child from :data:`PROCESS_ABOVE` aliases on). ``eager``: matching will
+    be asked for (a role that polls or answers commands), so a child is started at once."""
 
-    def __init__(self, rules_dir: Path, cache_dir: Path | None = None, matching: Matching = "auto"):
+    def __init__(self, rules_dir: Path, cache_dir: Path | None = None, matching: Matching = "auto",
+                 eager: bool = False):
         self.rules_dir = rules_dir
         self.matching = matching
         self._handover: Path | None = None
         if cache_dir is None and matching != "inline":
             self._handover = Path(tempfile.mkdtemp(prefix="rasad-rules-"))
         self.cache_dir = cache_dir if cache_dir is not None else self._handover
-        self._eager = False  # start a new child before the swap (set once matching was asked for)
+        self._eager = eager  # matching will be asked for: start a child at once, and a new one before a swap
         signature = self._fingerprint()
         # with ``process``, a cache miss is built by a child (this process never holds the automaton); with
         # ``auto`` only a cache hit tells the size beforehand, else the rules are built here once
@@ -87,6 +89,8 @@ class RulesHolder:
         for warning in warnings:
             log.warning("%s", warning)
         gc.freeze()  # millions of long-lived objects: out of the collector's sight, so no full collection stalls
+        if eager and self._current.worker is not None:
+            self._current.worker.launch()  # it loads the automaton while this process goes on starting
         self._signature = signature
         self._bad: tuple[str, ...] = ()
         log.info("rules: %d entities, %d watchlists, %d aliases from %s%s; matching %s",

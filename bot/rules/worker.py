@@ -96,6 +96,7 @@ class MatchWorker:
         self._users = 0  # requests from the event loop not yet answered
         self._retired = False  # no new requests (the event loop's side)
         self._closed = False  # the child was stopped for good (the threads' side)
+        self._launched: subprocess.Popen[bytes] | None = None  # started by ``launch``, not known to be ready
         self.started = 0  # how many children were started (a restart after a crash counts)
 
     @property
@@ -104,11 +105,21 @@ class MatchWorker:
 
     # ---------------------------------------------------------------- blocking side (worker threads)
 
-    def _spawn(self) -> subprocess.Popen[bytes]:
+    def launch(self) -> None:
+        """Start the child without waiting for it to load (the first request or ``start`` waits): it loads while
+        this process does the rest of its start-up."""
+        with self._lock:
+            if self._launched is None and self._proc is None and not self._closed:
+                self._launched = self._popen()
+
+    def _popen(self) -> subprocess.Popen[bytes]:
         root = Path(__file__).resolve().parent.parent.parent
-        proc = subprocess.Popen([sys.executable, "-m", "bot.rules.worker", str(self.cache_file), str(self.rules_dir)],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=root)
         self.started += 1
+        return subprocess.Popen([sys.executable, "-m", "bot.rules.worker", str(self.cache_file), str(self.rules_dir)],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=root)
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        proc, self._launched = self._launched or self._popen(), None
         assert proc.stdout is not None
         try:
             ready = _read_frame(proc.stdout.fileno(), time.monotonic() + READY_TIMEOUT)
@@ -170,7 +181,8 @@ class MatchWorker:
         """Stop the child: its stdin closes, it exits (killed after 10 s)."""
         with self._lock:
             self._closed = True
-            proc, self._proc = self._proc, None
+            proc, self._proc = self._proc or self._launched, None
+            self._launched = None
         if proc is None:
             return
         assert proc.stdin is not None and proc.stdout is not None

@@ -224,3 +224,21 @@ async def test_a_poll_whose_matching_fails_keeps_its_items_for_the_next_poll(rul
         assert any("Caesar Act" in str(sent) for sent in recorder.sent)
     finally:
         await service.stop()
+
+
+async def test_an_eager_holder_starts_its_child_at_once_a_lazy_one_never_unasked(rules: Path, tmp_path: Path) -> None:
+    eager = RulesHolder(rules, tmp_path / "cache", matching="process", eager=True)
+    lazy = RulesHolder(rules, tmp_path / "cache", matching="process")
+    try:
+        eager_worker, lazy_worker = eager.in_force().worker, lazy.in_force().worker
+        assert eager_worker is not None and lazy_worker is not None
+        assert eager_worker.started == 1 and lazy_worker.started == 0  # launched during construction
+        assert (await eager.in_force().match(["the Caesar Act"]))[0].entity_ids == ("caesar-act",)
+        assert eager_worker.started == 1  # the launched child served the first request
+        _rename_caesar(rules)
+        assert (await lazy.reload_if_changed()).changed
+        new = lazy.in_force().worker
+        assert new is not None and new.started == 0  # a role that never matches starts no child
+    finally:
+        await eager.close()
+        await lazy.close()
