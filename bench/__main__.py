@@ -49,7 +49,8 @@ def table(results: list[dict]) -> str:
                 lines.append(f"  {row['rules']:>16} ({row['aliases']:,} forms, auto: {row['matching']}): fresh "
                              f"{row['fresh_s']:.3f}, miss {row['cache_miss_s']:.3f}, hit {row['cache_hit_s']:.3f} "
                              f"({row['ready_s']:.3f}); peak MB inline {row['inline_mb']} | process "
-                             f"{row['process_mb']} + child {row['process_child_mb']}")
+                             f"{row['process_mb']} + child {row['process_child_mb']}; µs per item in batches of 10: "
+                             f"inline {row['inline_match_us']:.0f} | process {row['process_match_us']:.0f}")
                 lines.append(f"    reload: before issue 16 {row['old_reload_s']:.2f} s, stall "
                              f"{row['old_reload_stall_ms']:,.0f} ms; now, cache hit: {row['inline_reload_hit_s']:.2f}"
                              f" s, stall {row['inline_reload_hit_stall_ms']:,.0f} ms | "

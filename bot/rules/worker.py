@@ -30,6 +30,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bot.logs import SECRET_VARIABLES
+from bot.logs import setup as setup_logging
 from bot.model import Match, Target
 
 log = logging.getLogger(__name__)
@@ -115,8 +117,10 @@ class MatchWorker:
     def _popen(self) -> subprocess.Popen[bytes]:
         root = Path(__file__).resolve().parent.parent.parent
         self.started += 1
+        # the child needs no platform secret and the database URL: it does not get them
+        env = {k: v for k, v in os.environ.items() if k not in SECRET_VARIABLES and k != "DATABASE_URL"}
         return subprocess.Popen([sys.executable, "-m", "bot.rules.worker", str(self.cache_file), str(self.rules_dir)],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=root)
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=root, env=env)
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         proc, self._launched = self._launched or self._popen(), None
@@ -239,7 +243,8 @@ def serve(cache_file: Path, rules_dir: Path) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     out = os.dup(1)
     os.dup2(2, 1)  # anything printed goes to stderr: stdout carries frames only
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s matching: %(message)s")
+    level = logging.getLevelName(os.environ.get("LOG_LEVEL", "WARNING").upper())
+    setup_logging(max(level, logging.WARNING) if isinstance(level, int) else logging.WARNING)  # as the bot's
     from bot.rules.cache import Compiled, _read, compile_rules
 
     compiled = _read(cache_file)

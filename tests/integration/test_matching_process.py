@@ -242,3 +242,18 @@ async def test_an_eager_holder_starts_its_child_at_once_a_lazy_one_never_unasked
     finally:
         await eager.close()
         await lazy.close()
+
+
+async def test_the_child_gets_no_secret(rules: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:secret-token-value")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u:password@db/rasad")
+    holder = RulesHolder(rules, tmp_path / "cache", matching="process", eager=True)
+    try:
+        await holder.warm()
+        worker = holder.in_force().worker
+        assert worker is not None and worker.pid is not None
+        environ = Path(f"/proc/{worker.pid}/environ").read_bytes()
+        assert b"PATH=" in environ
+        assert b"secret-token-value" not in environ and b"password" not in environ
+    finally:
+        await holder.close()
