@@ -4,8 +4,8 @@ A hit skips the YAML walk, the checks and the automaton build: the matcher (pyah
 the name resolver come back as they were built. A cache that is missing, corrupt, unreadable or unwritable is
 ignored with one log line; it never stops the rules from loading.
 
-A cache file holds two pickles written by one pickler (so the second refers to the first's objects): a
-:class:`Header` (the entities and watchlists, without the automaton) and then the matcher and resolver. A process
+A cache file holds two pickles: a :class:`Header` (the entities and watchlists, without the automaton) and then the
+matcher and resolver. A process
 whose matching runs in a child (bot/rules/worker.py) reads only the header; the child reads both.
 """
 
@@ -19,7 +19,8 @@ import pickle
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, fields
 from functools import cache
 from pathlib import Path
 
@@ -27,6 +28,7 @@ import ahocorasick
 
 from bot.commands.resolve import Resolver
 from bot.extract.matcher import Matcher, RuleSet
+from bot.model import Entity, Watchlist
 from bot.rules.load import load_rules, rule_files
 
 log = logging.getLogger(__name__)
@@ -53,14 +55,46 @@ class Compiled:
         return self.matcher.catalog.size if self.matcher is not None else 0
 
 
+_FIELDS = tuple(f.name for f in fields(Entity))
+CHUNK = 1_000  # entities per pickled chunk of the header
+
+
 @dataclass(frozen=True)
 class Header:
-    """The first part of a cache file: the rules without the automaton, and what the log says about them."""
+    """The first part of a cache file: the rules without the automaton, and what the log says about them. The
+    entities are stored as chunks of plain field tuples, each pickled apart, so that reading them never holds the
+    GIL for more than one chunk (:meth:`rule_set`): unpickling 100,000 entities in one call held the event loop of
+    the reading process for up to 200 ms."""
 
-    rules: RuleSet
+    entity_chunks: tuple[bytes, ...]
+    watchlist_map: dict[str, Watchlist]
     warnings: tuple[str, ...]
     watchlists: int
     aliases: int
+
+    @classmethod
+    def of(cls, compiled: Compiled) -> Header:
+        assert compiled.matcher is not None
+        rows = [tuple(getattr(e, name) for name in _FIELDS) for e in compiled.matcher.entities.values()]
+        chunks = tuple(pickle.dumps(rows[i:i + CHUNK], protocol=pickle.HIGHEST_PROTOCOL)
+                       for i in range(0, len(rows), CHUNK))
+        return cls(chunks, compiled.matcher.watchlists, compiled.warnings, compiled.watchlists, compiled.aliases)
+
+    def rule_set(self) -> RuleSet:
+        """The entities and watchlists, one chunk at a time with the GIL let go in between (call it in a thread)."""
+        entities: dict[str, Entity] = {}
+        collecting = gc.isenabled()
+        gc.disable()  # no collection of the objects being made (a full one holds the GIL); frozen once made
+        try:
+            for chunk in self.entity_chunks:
+                for row in pickle.loads(chunk):
+                    entities[row[0]] = Entity(*row)
+                time.sleep(0)  # let the event loop's thread run
+        finally:
+            gc.freeze()
+            if collecting:
+                gc.enable()
+        return RuleSet(entities, dict(self.watchlist_map))
 
 
 @cache
@@ -142,9 +176,8 @@ def _write(cache_dir: Path, path: Path, compiled: Compiled, logged: bool) -> Non
             with os.fdopen(fd, "wb") as f:
                 assert compiled.matcher is not None and compiled.resolver is not None
                 pickler = pickle.Pickler(f, protocol=pickle.HIGHEST_PROTOCOL)
-                pickler.dump(Header(compiled.matcher.rule_set(), compiled.warnings, compiled.watchlists,
-                                    compiled.aliases))
-                pickler.dump((compiled.matcher, compiled.resolver))  # the same pickler: shares the header's objects
+                pickler.dump(Header.of(compiled))
+                pickler.dump((compiled.matcher, compiled.resolver))
             os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):

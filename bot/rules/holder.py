@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 Signature = tuple[tuple[str, int, int], ...]
 Matching = Literal["auto", "process", "inline"]
+Handover = tuple[RuleSet, Header, Path]  # rules for this process, and the cache file for its matching child
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,7 +84,7 @@ class RulesHolder:
             warnings = loaded.warnings
             self._current = self._from_compiled(loaded)
         else:
-            warnings = loaded[0].warnings
+            warnings = loaded[1].warnings
             self._current = self._from_header(*loaded)
         del loaded
         for warning in warnings:
@@ -136,10 +137,10 @@ class RulesHolder:
                         "matching in this process")
         return InForce(compiled.matcher, compiled.resolver)
 
-    def _from_header(self, header: Header, path: Path) -> InForce:
+    def _from_header(self, rules: RuleSet, header: Header, path: Path) -> InForce:
         self._aliases, self._cached = header.aliases, True
         worker = MatchWorker(path, self.rules_dir)
-        return InForce(header.rules, RemoteResolver(worker), worker)
+        return InForce(rules, RemoteResolver(worker), worker)
 
     def _fingerprint(self) -> Signature:
         out: list[tuple[str, int, int]] = []
@@ -151,19 +152,19 @@ class RulesHolder:
             out.append((str(path), stat.st_mtime_ns, stat.st_size))
         return tuple(out)
 
-    def _load(self, aside: bool) -> Compiled | tuple[Header, Path]:
+    def _load(self, aside: bool) -> Compiled | Handover:
         """The rules as the files are now: the header of their cache file when a child process will match them,
         else the compiled rules (or their errors). ``aside``: a cache miss is built by a child process."""
         if self.cache_dir is not None and self.matching != "inline":
             path = prepare_aside(self.rules_dir, self.cache_dir) if aside else self._cache_file()
             header = read_header(path) if path is not None else None
             if path is not None and header is not None and self._process(header.aliases):
-                return header, path
+                return header.rule_set(), header, path
         elif self.cache_dir is not None and aside:
             prepare_aside(self.rules_dir, self.cache_dir)
         return compile_rules(self.rules_dir, self.cache_dir)  # a cache hit, a build, or the errors of broken files
 
-    def _load_if_changed(self, known: Signature) -> tuple[Signature, Compiled | tuple[Header, Path] | None]:
+    def _load_if_changed(self, known: Signature) -> tuple[Signature, Compiled | Handover | None]:
         """In a worker thread: the files' signature, and the new rules (:meth:`_load`) when it differs from
         ``known``."""
         signature = self._fingerprint()

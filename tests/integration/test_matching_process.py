@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.extract.matcher import Matcher, RuleSet
+from bot.rules import cache as cache_module
 from bot.rules import worker as worker_module
 from bot.rules.cache import PREFIX, build, read_header, rules_hash
 from bot.rules.holder import RulesHolder
@@ -51,6 +52,10 @@ async def _eventually_exited(pid: int) -> bool:
     return False
 
 
+def _environ(pid: int) -> bytes:
+    return Path(f"/proc/{pid}/environ").read_bytes()
+
+
 def _rename_caesar(rules: Path) -> None:
     laws = rules / "entities" / "laws.yaml"
     laws.write_text(laws.read_text(encoding="utf-8").replace("Caesar Law]", "Caesar Statute]"), encoding="utf-8")
@@ -77,13 +82,18 @@ async def test_the_child_matches_and_resolves_as_this_process_does(rules: Path, 
         await holder.close()
 
 
-async def test_the_cache_header_holds_the_rules_without_the_automaton(rules: Path, tmp_path: Path) -> None:
+async def test_the_cache_header_holds_the_rules_without_the_automaton(rules: Path, tmp_path: Path,
+                                                                     monkeypatch) -> None:
+    monkeypatch.setattr(cache_module, "CHUNK", 100)
     RulesHolder(rules, tmp_path / "cache", matching="inline")
     header = read_header(tmp_path / "cache" / f"{PREFIX}{rules_hash(rules)}.pickle")
-    assert header is not None and type(header.rules) is RuleSet
+    assert header is not None and len(header.entity_chunks) > 1
+    here = header.rule_set()
+    assert type(here) is RuleSet
     fresh = build(rules)
     assert fresh.matcher is not None
-    assert header.rules.entities == fresh.matcher.entities and header.rules.watchlists == fresh.matcher.watchlists
+    assert here.entities == fresh.matcher.entities and here.watchlists == fresh.matcher.watchlists
+    assert list(here.entities) == list(fresh.matcher.entities)  # the catalogue's order
     assert header.aliases == fresh.matcher.catalog.size > 1000
 
 
@@ -252,7 +262,7 @@ async def test_the_child_gets_no_secret(rules: Path, tmp_path: Path, monkeypatch
         await holder.warm()
         worker = holder.in_force().worker
         assert worker is not None and worker.pid is not None
-        environ = Path(f"/proc/{worker.pid}/environ").read_bytes()
+        environ = _environ(worker.pid)
         assert b"PATH=" in environ
         assert b"secret-token-value" not in environ and b"password" not in environ
     finally:
