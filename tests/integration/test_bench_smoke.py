@@ -22,3 +22,19 @@ def test_bench_quick_run_writes_json(tmp_path):
     assert matching["rows_same"][0]["mentions_per_item"] > 0
     assert data["results"][2]["failed"] == 0
     assert "aliases" in result.stdout and "wrote" in result.stdout
+
+
+def test_bench_rules_measures_both_ways_of_matching(tmp_path):
+    out = tmp_path / "rules.json"
+    result = subprocess.run([sys.executable, "-m", "bench", "--quick", "--only", "rules", "--out", str(out)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rules = json.loads(out.read_text())["results"][0]
+    for row in rules["rows"]:
+        assert row["matching"] == "inline"  # both quick sizes are below the threshold of `auto`
+        assert row["process_child_mb"] > 0 and row["inline_child_mb"] == 0
+        assert row["process_mb"] < row["inline_mb"]  # the bot's process without the automaton
+        for way in ("inline", "process"):
+            assert row[f"{way}_match_us"] > 0
+            assert row[f"{way}_reload_hit_s"] > 0 and row[f"{way}_reload_miss_s"] > 0
+    assert "reload:" in result.stdout and "child" in result.stdout
