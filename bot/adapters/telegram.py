@@ -59,6 +59,7 @@ from bot.store import AdvisoryLock
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE = 4096
+MEMBER_RETRY_LIMIT = 10.0  # seconds: a longer flood-control wait on getChatMember refuses the command politely
 MAX_ALSO = 1024  # the "Also:" line of an edited alert, links included (else without links)
 MAX_SOURCE_NAME = 60
 MAX_CAPTION = 1024
@@ -485,7 +486,15 @@ class TelegramAdapter:
                 return True
             if user is None:
                 return False
-            member = await bot.get_chat_member(chat.id, user.id)
+            for attempt in range(3):
+                try:
+                    member = await bot.get_chat_member(chat.id, user.id)
+                    break
+                except RetryAfter as exc:  # Telegram's flood control: wait as asked, if that is soon enough
+                    wait = _reply_error(exc).retry_after or 1.0
+                    if attempt == 2 or wait > MEMBER_RETRY_LIMIT:
+                        raise
+                    await asyncio.sleep(wait)
             return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
 
         return Caller(platform=self.platform, address=str(chat.id), chat_type=chat.type,

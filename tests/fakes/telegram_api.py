@@ -66,6 +66,7 @@ class FakeTelegram:
     messages: dict[tuple[int, int], list] = field(default_factory=dict)
     edits: list[dict] = field(default_factory=list)  # editMessageText calls that changed a message
     edit_failures: dict[int, deque] = field(default_factory=lambda: defaultdict(deque))  # chat → edit errors
+    member_failures: dict[int, deque] = field(default_factory=lambda: defaultdict(deque))  # chat → getChatMember errors
 
     # ------------------------------------------------------------ lifecycle
 
@@ -179,6 +180,10 @@ class FakeTelegram:
     def fail_next_edit(self, chat_id: int, *errors: dict) -> None:
         """Queue error answers for the next editMessageText calls in this chat (e.g. 429 with retry_after)."""
         self.edit_failures[chat_id].extend(errors)
+
+    def fail_next_member(self, chat_id: int, *errors: dict) -> None:
+        """Queue error answers for the next getChatMember calls in this chat."""
+        self.member_failures[chat_id].extend(errors)
 
     @staticmethod
     def too_many_requests(retry_after: int) -> dict:
@@ -411,6 +416,9 @@ class FakeTelegram:
 
     async def _m_getChatMember(self, params):
         chat_id, user_id = params.get("chat_id"), params.get("user_id")
+        queue = self.member_failures.get(chat_id)
+        if queue:
+            return queue.popleft()
         status = self.members.get((chat_id, user_id), "member")
         member = {"status": status, "user": self._user(user_id, None)}
         if status == "creator":

@@ -76,6 +76,19 @@ async def test_group_member_who_is_not_admin_cannot_unsubscribe_the_group(tg):
     assert "nothing" in listing["text"]
 
 
+async def test_flood_control_on_the_admin_check_is_waited_out_not_a_refusal(tg):
+    group, admin = -1002, 7
+    tg.fake.members[(group, admin)] = "administrator"
+    await tg.say(group, "/watch UNSCR 2254", user_id=admin, chat_type="supergroup")
+    tg.fake.fail_next_member(group, FakeTelegram.too_many_requests(1))
+    ok = await tg.say(group, "/unwatch UNSCR 2254", user_id=admin, chat_type="supergroup")
+    assert "Stopped" in ok["text"]  # asked again after the second Telegram asked for, not refused
+    assert not tg.fake.member_failures[group]
+    tg.fake.fail_next_member(group, FakeTelegram.too_many_requests(60))  # too long to keep the user waiting
+    refused = await tg.say(group, "/watch UNSCR 2254", user_id=admin, chat_type="supergroup")
+    assert "administrators" in refused["text"]
+
+
 async def test_a_429_storm_delays_but_loses_nothing(tg):
     for chat in (201, 202, 203):
         await tg.say(chat, "/watch Caesar Act")
