@@ -20,6 +20,7 @@ reach this module: their matching costs what it did before.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -115,18 +116,39 @@ def _find_cue(cues: tuple[str, ...], window_text: str) -> str | None:
 
 
 # A sentence ends at . ! ? ؟ followed by a space, unless the word before the point is an abbreviation of at
-# most three letters (U.S. President, Mr. Assad, Gen. Mazloum).
-SENTENCE_END = re.compile(r"(?<![\s.][^\W\d_])(?<![\s.][^\W\d_]{2})(?<![\s.][^\W\d_]{3})[.!?؟](?= )")
+# most three letters (U.S. President, Mr. Assad, Gen. Mazloum). The point comes first in the pattern, so a search
+# skips to the next one at C speed (the lookbehinds look back over it).
+SENTENCE_END = re.compile(r"[.!?؟](?<![\s.][^\W\d_][.!?؟])(?<![\s.][^\W\d_]{2}[.!?؟])(?<![\s.][^\W\d_]{3}[.!?؟])"
+                          r"(?= )")
+
+_LAST_ENDS: tuple[str, list[int]] = ("", [])
+
+
+def _sentence_ends(folded: str) -> list[int]:
+    """Where every sentence-ending point of ``folded`` stands, found once for the text being matched (the cue
+    windows and the guards of all its candidates share it). Only the last text is kept (compared by identity)."""
+    global _LAST_ENDS
+    last = _LAST_ENDS
+    if last[0] is folded:
+        return last[1]
+    ends = [m.start() for m in SENTENCE_END.finditer(folded)]
+    _LAST_ENDS = (folded, ends)
+    return ends
 
 
 def sentence_bounds(folded: str, start: int, end: int) -> tuple[int, int]:
-    """Where the sentence of folded[start:end] begins and ends (looking at most 400 characters either way)."""
+    """Where the sentence of folded[start:end] begins and ends (looking at most 400 characters either way): after
+    the last point in folded[start - 400:start] with its space before ``start``, and at the first point in
+    folded[end:end + 400] with its space before ``end + 400``."""
+    ends = _sentence_ends(folded)
     first = max(0, start - 400)
-    ends = list(SENTENCE_END.finditer(folded, first, start))
-    if ends:
-        first = ends[-1].end()
-    stop = SENTENCE_END.search(folded, end, end + 400)
-    return first, stop.start() if stop else min(len(folded), end + 400)
+    i = bisect_left(ends, start - 1)  # points at start - 2 or before
+    if i and ends[i - 1] >= first:
+        first = ends[i - 1] + 1
+    j = bisect_left(ends, end)
+    if j < len(ends) and ends[j] <= end + 398:
+        return first, ends[j]
+    return first, min(len(folded), end + 400)
 
 
 def window_text(folded: str, start: int, end: int, words: int) -> str:

@@ -19,6 +19,7 @@ given-name check as a bare surname.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import ahocorasick
@@ -271,14 +272,22 @@ def _event_without_politics(folded: str, start: int, end: int) -> str | None:
 
 
 def leisure_venue(folded: str, start: int, end: int) -> str | None:
+    if not _used_as_venue(folded, start, end):
+        return None
+    return _venue_event(folded, start, end)
+
+
+def _used_as_venue(folded: str, start: int, end: int) -> bool:
+    """The place stands as a location: after بـ or a word such as "in" or في, or (English) before an event noun."""
     before = _words_before(folded, start, 1)
     after = _words_after(folded, end, 1)
     clitic_b = start > 0 and folded[start - 1] == "ب" and (start < 2 or not folded[start - 2].isalnum())
     # "the Beirut Marathon": an English name before its event noun (Arabic puts the event first: ماراثون بيروت)
     event_after = bool(after) and after[0].isascii() and _LEISURE_WORDS.first(after[0]) is not None
-    used_as_venue = clitic_b or (before and before[0] in _VENUE_BEFORE) or event_after
-    if not used_as_venue:
-        return None
+    return bool(clitic_b or (before and before[0] in _VENUE_BEFORE) or event_after)
+
+
+def _venue_event(folded: str, start: int, end: int) -> str | None:
     event = _event_without_politics(folded, start, end)
     if event is None:
         return None
@@ -381,18 +390,50 @@ def _namesake_in_us(folded: str, start: int, end: int, own: frozenset[str], alon
 
 
 class Around:
-    """What the checks know of the item besides the candidate: its text and the other candidates. Whether the item
-    has any word of an event or any US state is found once per item, so most candidates skip those checks."""
+    """What the checks know of the item besides the candidate: its text and the other candidates. Each is found
+    once per item and only when a check asks: where the plain candidates start and end, their entities, whether the
+    item has any word of an event or any US state (one automaton pass), so most candidates skip those checks."""
 
-    __slots__ = ("folded", "cased", "starts", "ends", "entities", "_kinds")
+    __slots__ = ("folded", "cased", "state_words", "_plain", "_every", "_starts", "_ends", "_entities", "_kinds")
 
-    def __init__(self, folded: str, cased: str, starts: set[int], ends: set[int], entities: set[str]):
+    def __init__(self, folded: str, cased: str, plain: Sequence[tuple[int, int, str]],
+                 every: Sequence[tuple[int, int, str]]):
         self.folded = folded
         self.cased = cased
-        self.starts = starts  # where (plain) candidates start
-        self.ends = ends  # where (plain) candidates end
-        self.entities = entities  # every candidate's entity
+        self._plain = plain  # the plain candidates (sure ones): where mentions start and end
+        self._every = every  # every candidate, ambiguous ones too
+        self._starts: set[int] | None = None
+        self._ends: set[int] | None = None
+        self._entities: set[str] | None = None
         self._kinds: frozenset[str] | None = None
+        # "state of " or ولايه anywhere in the item: a namesake elsewhere needs one before the name, or a comma after
+        self.state_words = "state of " in folded or _AR_STATE in folded
+
+    @property
+    def starts(self) -> set[int]:
+        """Where (plain) candidates start."""
+        if self._starts is None:
+            self._starts = {c[0] for c in self._plain}
+        return self._starts
+
+    @property
+    def ends(self) -> set[int]:
+        """Where (plain) candidates end."""
+        if self._ends is None:
+            self._ends = {c[1] for c in self._plain}
+        return self._ends
+
+    @property
+    def entities(self) -> set[str]:
+        """Every candidate's entity."""
+        if self._entities is None:
+            self._entities = {c[2] for c in self._every}
+        return self._entities
+
+    def alone(self, entity_id: str) -> bool:
+        """No candidate of another entity in the item."""
+        entities = self.entities
+        return not entities or (len(entities) == 1 and entity_id in entities)
 
     def _has(self, kind: str) -> bool:
         if self._kinds is None:
@@ -415,30 +456,55 @@ class Around:
 
 @dataclass(frozen=True, slots=True)
 class Own:
-    """What the checks know of one person or place: the words of its own names and aliases, and (a place) its
-    metonyms: the aliases that do not look like its name, such as a capital (بيروت, Beirut for Lebanon)."""
+    """What the checks know of one person or place: its type, the words of its own names and aliases, and (a place)
+    its metonyms: the aliases that do not look like its name, such as a capital (بيروت, Beirut for Lebanon)."""
 
     words: frozenset[str]
     metonyms: frozenset[str]
+    type: str = "place"  # person | place
 
 
 def guard(entity: Entity, around: Around, start: int, end: int, own: Own) -> str | None:
     """Why a candidate of ``entity`` at folded[start:end] is not a mention of it, or None (a word that is itself a
     mention, as in "Syrian Assad", is no given name)."""
+    if entity.type not in ("person", "place"):
+        return None
+    return checked(own if own.type == entity.type else Own(own.words, own.metonyms, entity.type), around, start,
+                   end, entity.id)
+
+
+def checked(own: Own, around: Around, start: int, end: int, entity_id: str) -> str | None:
+    """``guard`` for a person or place by its ``Own`` (its type in it). The checks of the words right around the
+    candidate come first, each after a cheap test of what it needs (a comma after the name, a US state word in
+    the item, ...); what the whole item has (``around``: one more pass over it) is asked only when they would drop
+    it."""
     folded = around.folded
-    words = own.words
-    if entity.type == "person":
-        named = around.named and (named_after(folded, start, end, words) or family_member(folded, end))
-        return named or (
-            leisure_sentence(folded, start, end)
-            if around.leisure and _is_bare_surname(folded[start:end]) else None) or (
-            None if start - 1 in around.ends else other_given_name(folded, around.cased, start, end, words))
-    if entity.type == "place":
-        return (namesake_elsewhere(folded, start, end, words)
-                or _namesake_in_us(folded, start, end, words, around.entities <= {entity.id} and around.us_state)
-                or person_named_like_place(around.cased, start, end, around.starts, around.ends)
-                or (leisure_venue(folded, start, end) if around.leisure and folded[start:end] in own.metonyms
-                    else None))
+    if own.type == "person":
+        words = own.words
+        named = named_after(folded, start, end, words) or family_member(folded, end)
+        if named and around.named:
+            return named
+        if _is_bare_surname(folded[start:end]) and around.leisure:
+            leisure = leisure_sentence(folded, start, end)
+            if leisure:
+                return leisure
+        return None if start - 1 in around.ends else other_given_name(folded, around.cased, start, end, words)
+    hit = folded[start:end]
+    if around.state_words or folded.startswith((", ", "، "), end):
+        namesake = namesake_elsewhere(folded, start, end, own.words)
+        if namesake:
+            return namesake
+    if folded.startswith(_US_PLACE_AFTER_TEXT, end) or around.alone(entity_id):
+        namesake = _namesake_in_us(folded, start, end, own.words, around.alone(entity_id) and around.us_state)
+        if namesake:
+            return namesake
+    # a given name is ASCII: its cased form lowers to its folded one
+    if hit in _GIVEN_NAME_PLACES and around.cased[start:end].lower() in _GIVEN_NAME_PLACES:
+        person = person_named_like_place(around.cased, start, end, around.starts, around.ends)
+        if person:
+            return person
+    if own.metonyms and hit in own.metonyms and _used_as_venue(folded, start, end) and around.leisure:
+        return _venue_event(folded, start, end)
     return None
 
 
@@ -459,5 +525,5 @@ def _metonyms(entity: Entity) -> frozenset[str]:
 
 def own_words(entities: dict[str, Entity]) -> dict[str, Own]:
     """Each person's and place's own name words (never "another given name", nor a namesake's state)."""
-    return {eid: Own(frozenset(_own_words(e)), _metonyms(e) if e.type == "place" else frozenset())
+    return {eid: Own(frozenset(_own_words(e)), _metonyms(e) if e.type == "place" else frozenset(), e.type)
             for eid, e in entities.items() if e.type in ("person", "place")}

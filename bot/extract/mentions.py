@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from bot.extract.catalog import Catalog, Pattern
 from bot.extract.context import decide
-from bot.extract.guards import Around, guard, leisure_sentence, political_agent
+from bot.extract.guards import Around, checked, leisure_sentence, political_agent
 from bot.extract.morphology import has_marks, not_a_name
 from bot.model import Mention
 from bot.text.normalize import Normalized, is_word_char, normalize
@@ -137,11 +137,12 @@ def _candidates(catalog: Catalog, norm: Normalized,
     candidates: list[Candidate] = []
     excluded: list[Candidate] = []
     for start, end, patterns in catalog.iter_hits(folded):
+        at_word = start == 0 or folded[start - 1] == " "
         for pattern in patterns:
             if pattern.exclude:
                 if _start_ok(folded, start, pattern):
                     excluded.append((start, end, pattern.entity_id))
-            elif _hit_ok(norm, start, end, pattern):
+            elif (at_word and pattern.cased is None and not pattern.weak) or _hit_ok(norm, start, end, pattern):
                 if not pattern.ambiguous:
                     candidates.append((start, end, pattern.entity_id))
                 elif ambiguous is not None:
@@ -159,16 +160,16 @@ def _guarded(catalog: Catalog, norm: Normalized, candidates: list[Candidate], am
              ) -> dict[Candidate, str]:
     """The candidates of people and places that a built-in check drops (bot/extract/guards.py), with the reason."""
     out: dict[Candidate, str] = {}
+    guarded = catalog.guarded
+    every = candidates + ambiguous if ambiguous else candidates
     around: Around | None = None
-    for cand in (*candidates, *ambiguous):
-        own = catalog.guarded.get(cand[2])
+    for cand in every:
+        own = guarded.get(cand[2])
         if own is None:
             continue
-        if around is None:
-            every = (*candidates, *ambiguous)  # where mentions start and end: plain forms only (sure ones)
-            around = Around(norm.folded, norm.cased, {c[0] for c in candidates}, {c[1] for c in candidates},
-                            {c[2] for c in every})
-        reason = guard(catalog.entities[cand[2]], around, cand[0], cand[1], own)
+        if around is None:  # where mentions start and end: plain forms only (sure ones)
+            around = Around(norm.folded, norm.cased, candidates, every)
+        reason = checked(own, around, cand[0], cand[1], cand[2])
         if reason is not None:
             out[cand] = reason
     return out
@@ -176,15 +177,23 @@ def _guarded(catalog: Catalog, norm: Normalized, candidates: list[Candidate], am
 
 def _longest_first(candidates: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     """Longest first, then leftmost; keep those that overlap nothing kept already. Returned in text order."""
+    if len(candidates) < 2:
+        return list(candidates)
     taken: list[tuple[int, int]] = []
     kept: list[tuple[int, int, str]] = []
-    for start, end, entity_id in sorted(candidates, key=lambda c: (-(c[1] - c[0]), c[0], c[2])):
-        if any(start < t_end and t_start < end for t_start, t_end in taken):
-            # the same span may name two entities (a shared alias): keep both
-            if (start, end) not in taken:
-                continue
-        taken.append((start, end))
-        kept.append((start, end, entity_id))
+    # (start - end, start, entity id, end) sorts as the key (-length, start, entity id): equal keys are equal tuples
+    for _, start, entity_id, end in sorted([(c[0] - c[1], c[0], c[2], c[1]) for c in candidates]):
+        for t_start, t_end in taken:
+            if start < t_end and t_start < end:
+                break
+        else:
+            taken.append((start, end))
+            kept.append((start, end, entity_id))
+            continue
+        # the same span may name two entities (a shared alias): keep both
+        if (start, end) in taken:
+            taken.append((start, end))
+            kept.append((start, end, entity_id))
     kept.sort()
     return kept
 

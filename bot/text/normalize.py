@@ -108,6 +108,8 @@ class _NormalizeTable(_CharTable):
 
 
 _NORMALIZE_TABLE = _NormalizeTable()
+# every ASCII character gives exactly one: an ASCII text has none of the uneven characters (checked, not assumed)
+_ASCII_EVEN = all(len(_map_char(chr(code))) == 1 for code in range(128))
 _FOLD_TABLE = _CharTable(_fold_char)
 _SPACE_RUNS = re.compile(" {2,}")
 
@@ -115,7 +117,7 @@ _SPACE_RUNS = re.compile(" {2,}")
 class Normalized:
     """Normalized text; for every normalized character, the index of the original one (computed when asked)."""
 
-    __slots__ = ("cased", "folded", "original", "_offsets", "_mapped", "_shifts", "_uneven")
+    __slots__ = ("cased", "folded", "original", "_offsets", "_mapped", "_shifts", "_uneven", "_even")
 
     def __init__(self, cased: str, folded: str, original: str, mapped: str | None = None):
         self.cased = cased
@@ -127,6 +129,7 @@ class Normalized:
         # several (see _origin)
         self._shifts: tuple[list[int], list[int]] | None = None
         self._uneven: tuple[list[int], list[tuple[int, int, int]]] | None = None
+        self._even = False  # found with them: every index is the same in the original (nothing moved)
 
     @property
     def offsets(self) -> tuple[int, ...]:
@@ -140,11 +143,8 @@ class Normalized:
         (normalized → mapped), then through the characters that did not give exactly one (mapped → original).
         Both are found by C-speed searches; Python looks only at what they find."""
         if self._shifts is None:
-            mapped = self._mapped if self._mapped is not None else self.original.translate(_NORMALIZE_TABLE)
-            self._mapped = mapped
-            self._shifts = _even_shifts(mapped)
-            self._uneven = _uneven_events(self.original)
-        starts, shifts = self._shifts
+            self._find_shifts()
+        starts, shifts = self._shifts  # type: ignore[misc]
         at = index + shifts[bisect_right(starts, index) - 1]  # index in ``mapped``
         if self._uneven is None:
             return at
@@ -155,8 +155,20 @@ class Normalized:
         origin, width, ahead = events[k]
         return origin if at < positions[k] + width else at - ahead
 
+    def _find_shifts(self) -> None:
+        mapped = self._mapped if self._mapped is not None else self.original.translate(_NORMALIZE_TABLE)
+        self._mapped = mapped
+        self._shifts = _even_shifts(mapped)
+        self._uneven = _uneven_events(self.original)
+        self._even = self._uneven is None and self._shifts == ([0], [0])
+
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Original [start, end) of the normalized [start, end)."""
+        if self._shifts is None:
+            self._find_shifts()
+        if self._even and start < end:
+            # nothing dropped, added or collapsed: the same indices (and no character after the span gives nothing)
+            return start, end
         if start >= end:
             return (self._origin(start) if start < len(self.folded) else len(self.original),) * 2
         o_start = self._origin(start)
@@ -183,6 +195,8 @@ def _even_shifts(mapped: str) -> tuple[list[int], list[int]]:
     trailing spaces go, and every space of a run but the first."""
     lead = len(mapped) - len(mapped.lstrip(" "))
     starts, shifts = [0], [lead]
+    if "  " not in mapped:  # no run of spaces to collapse (the common case: a C-speed search says so)
+        return starts, shifts
     dropped = lead
     end_of_text = len(mapped.rstrip(" "))
     for run in _SPACE_RUNS_INNER.finditer(mapped, lead, end_of_text):
@@ -196,6 +210,8 @@ def _even_shifts(mapped: str) -> tuple[list[int], list[int]]:
 def _uneven_events(text: str) -> tuple[list[int], list[tuple[int, int, int]]] | None:
     """Where ``text`` (already translated) has characters that give nothing or several: their indices in the
     mapped text, and for each (original index, characters given, mapped minus original index after it)."""
+    if _ASCII_EVEN and text.isascii():
+        return None
     pattern = _NORMALIZE_TABLE.uneven()
     if pattern is None:
         return None
