@@ -46,11 +46,16 @@ class WorkerError(RuntimeError):
     """The matching process failed, died, or was retired; the caller's work can be tried again later."""
 
 
-def _write_frame(fd: int, payload: object) -> None:
+def _write_frame(fd: int, payload: object, deadline: float | None = None) -> None:
+    """Raises TimeoutError past ``deadline`` (a reader that stopped reading: the pipe stays full)."""
     data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
     view = memoryview(_LENGTH.pack(len(data)) + data)
     while view:
-        view = view[os.write(fd, view):]
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([], [fd], [], left)[1]:
+                raise TimeoutError
+        view = view[os.write(fd, view[:1 << 16]):]
 
 
 def _read_exact(fd: int, size: int, deadline: float | None) -> bytes | None:
@@ -166,9 +171,10 @@ class MatchWorker:
                     self._proc = self._spawn()
                 proc = self._proc
                 assert proc.stdin is not None and proc.stdout is not None
+                deadline = time.monotonic() + REQUEST_TIMEOUT
                 try:
-                    _write_frame(proc.stdin.fileno(), (op, argument))
-                    answer = _read_frame(proc.stdout.fileno(), time.monotonic() + REQUEST_TIMEOUT)
+                    _write_frame(proc.stdin.fileno(), (op, argument), deadline)
+                    answer = _read_frame(proc.stdout.fileno(), deadline)
                 except (OSError, EOFError, TimeoutError, pickle.UnpicklingError) as exc:
                     answer = None
                     log.error("matching process %d: %s on %s (attempt %d)", proc.pid, type(exc).__name__, op, attempt)

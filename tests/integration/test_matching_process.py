@@ -175,6 +175,12 @@ async def test_a_child_that_hangs_is_killed_and_replaced(rules: Path, tmp_path: 
         os.kill(hung, signal.SIGSTOP)
         assert (await holder.in_force().match(["the Caesar Act"]))[0].entity_ids == ("caesar-act",)
         assert worker.started == 2 and worker.pid != hung and _exited(hung)
+        again = worker.pid
+        assert again is not None
+        os.kill(again, signal.SIGSTOP)  # and a request larger than the pipe holds: the write itself times out
+        texts = ["the Caesar Act " + "x" * 1000] * 500
+        assert (await holder.in_force().match(texts))[0].entity_ids == ("caesar-act",)
+        assert worker.started == 3 and _exited(again)
     finally:
         await holder.close()
 
