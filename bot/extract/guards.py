@@ -21,6 +21,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import ahocorasick
 
@@ -80,11 +81,11 @@ def _spaced(folded: str) -> str:
 
 
 def _words_before(folded: str, start: int, count: int) -> list[str]:
-    return _spaced(folded)[max(0, start - 80):start].split()[-count:]
+    return _spaced(folded)[max(0, start - 80):start].rsplit(None, count)[-count:]
 
 
 def _words_after(folded: str, end: int, count: int) -> list[str]:
-    return _spaced(folded)[end:end + 80].split()[:count]
+    return _spaced(folded)[end:end + 80].split(None, count)[:count]
 
 
 def _adjacent_before(text: str, start: int) -> str | None:
@@ -118,6 +119,7 @@ def named_after(folded: str, start: int, end: int, own: frozenset[str]) -> str |
     return None
 
 
+@lru_cache(maxsize=8192)
 def _strip_ar_proclitic(word: str) -> str:
     for prefix in ("وب", "ول", "فب", "و", "ف", "ب", "ل"):
         if word.startswith(prefix) and len(word) > len(prefix) + 2:
@@ -132,6 +134,7 @@ def _own_words(entity: Entity) -> set[str]:
     return words
 
 
+@lru_cache(maxsize=8192)
 def _is_bare_surname(hit: str) -> bool:
     words = word_spaced(hit).split()
     if words and words[0] in ("al", "el") and len(words) > 1:
@@ -370,8 +373,10 @@ def person_named_like_place(cased: str, start: int, end: int, mention_starts: se
 
 
 _US_STATE_WORDS = Vocabulary(_US_STATES)  # two-word names stay whole: "new hampshire"
+# what an item has, found once per item when a check asks: a small automaton for the US states alone (most items
+# ask only that: a place that is their one entity)
 _ITEM_WORDS = Kinds(named=_AR_INSTITUTIONS | _EN_INSTITUTIONS | _EN_BEFORE | _EN_PLACE_OF | _FAMILY_AFTER,
-                    leisure=_LEISURE, us_state=_US_STATES)
+                    leisure=_LEISURE)
 _US_PLACE_AFTER = frozenset("county borough township parish".split())
 
 
@@ -392,9 +397,11 @@ def _namesake_in_us(folded: str, start: int, end: int, own: frozenset[str], alon
 class Around:
     """What the checks know of the item besides the candidate: its text and the other candidates. Each is found
     once per item and only when a check asks: where the plain candidates start and end, their entities, whether the
-    item has any word of an event or any US state (one automaton pass), so most candidates skip those checks."""
+    item has any word of an event or of a place named after someone (one automaton pass) or of a US state (a small
+    one), so most candidates skip those checks."""
 
-    __slots__ = ("folded", "cased", "state_words", "_plain", "_every", "_starts", "_ends", "_entities", "_kinds")
+    __slots__ = ("folded", "cased", "state_words", "_plain", "_every", "_starts", "_ends", "_entities", "_kinds",
+                 "_us_state")
 
     def __init__(self, folded: str, cased: str, plain: Sequence[tuple[int, int, str]],
                  every: Sequence[tuple[int, int, str]]):
@@ -406,6 +413,7 @@ class Around:
         self._ends: set[int] | None = None
         self._entities: set[str] | None = None
         self._kinds: frozenset[str] | None = None
+        self._us_state: bool | None = None
         # "state of " or ولايه anywhere in the item: a namesake elsewhere needs one before the name, or a comma after
         self.state_words = "state of " in folded or _AR_STATE in folded
 
@@ -451,7 +459,9 @@ class Around:
 
     @property
     def us_state(self) -> bool:
-        return self._has("us_state")
+        if self._us_state is None:
+            self._us_state = _US_STATE_WORDS.first(_spaced(self.folded)) is not None
+        return self._us_state
 
 
 @dataclass(frozen=True, slots=True)
@@ -481,9 +491,10 @@ def checked(own: Own, around: Around, start: int, end: int, entity_id: str) -> s
     folded = around.folded
     if own.type == "person":
         words = own.words
-        named = named_after(folded, start, end, words) or family_member(folded, end)
-        if named and around.named:
-            return named
+        if around.named:  # rare: most items skip both checks (the pass over the item is made for leisure anyway)
+            named = named_after(folded, start, end, words) or family_member(folded, end)
+            if named:
+                return named
         if _is_bare_surname(folded[start:end]) and around.leisure:
             leisure = leisure_sentence(folded, start, end)
             if leisure:

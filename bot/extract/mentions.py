@@ -272,18 +272,22 @@ def _outside_refuted(candidates: list[Candidate], decided: list[Decision4], fold
 def _mentions(norm: Normalized, kept: list[Candidate]) -> list[Mention]:
     out: list[Mention] = []
     seen: set[tuple[int, int, str]] = set()
+    span, original = norm.span, norm.original
     for start, end, entity_id in kept:
-        o_start, o_end = norm.span(start, end)
-        if (o_start, o_end, entity_id) in seen:
+        o_start, o_end = span(start, end)
+        key = (o_start, o_end, entity_id)
+        if key in seen:
             continue
-        seen.add((o_start, o_end, entity_id))
-        out.append(Mention(entity_id, norm.original[o_start:o_end], o_start, o_end))
+        seen.add(key)
+        out.append(Mention(entity_id, original[o_start:o_end], o_start, o_end))
     return out
 
 
 def find_mentions_normalized(catalog: Catalog, norm: Normalized) -> list[Mention]:
     ambiguous: list[Candidate] | None = [] if catalog.contexts else None
     candidates = _candidates(catalog, norm, ambiguous)
+    if not candidates and not ambiguous:
+        return []
     dropped = _guarded(catalog, norm, candidates, ambiguous or [])
     if dropped:
         candidates = [c for c in candidates if c not in dropped]
