@@ -44,7 +44,9 @@ MAX_FALLBACK = 3000  # the message's `text` (Slack allows more; it is the notifi
 # - in mrkdwn (the `text` fallback, sections, context, App Home) the formatting characters of feed text become
 #   look-alikes, because mrkdwn has no escape for them and a zero-width space would *enable* formatting:
 #   `*` → ∗ (U+2217), `_` → ˍ (U+02CD), `~` → ∼ (U+223C), `` ` `` → ˋ (U+02CB), and the full-width ＊ ＿ ｀
-#   likewise; a `>` (or ＞) that starts a line gets a soft hyphen before it, so it is no block quote;
+#   likewise; a `>` (or ＞) that starts a line gets a soft hyphen before it, so it is no block quote; the colon
+#   that opens an emoji shortcode (`:skull:`, `:flag-sy:`, `:+1:`) becomes ∶ (U+2236), so a feed cannot make
+#   Slack draw an emoji (a ✅ "verified" mark, a flag) the source never showed;
 # - mrkdwn text objects carry `"verbatim": true` (no automatic linking of names or mentions), plain_text ones
 #   `"emoji": false`; messages are posted with `parse="none"` and `link_names=False`;
 # - links the bot builds, `<url|label>`: the url only http(s), with `& < > |` and white space encoded, the
@@ -52,6 +54,7 @@ MAX_FALLBACK = 3000  # the message's `text` (Slack allows more; it is the notifi
 _LOOKALIKES = str.maketrans({"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb",
                              "\uff0a": "\ufe61", "\uff3f": "\u2e0f", "\uff40": "\u02cb"})
 _LEADING_QUOTE = re.compile(r"(^|\n)(&gt;|\uff1e)")
+_SHORTCODE = re.compile(r":(?=[a-z0-9+'\-\u02cd]+:)", re.IGNORECASE)  # a colon that opens :name: (names: a-z 0-9 _ + ' -)
 SHY = "\u00ad"
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,30}$")
 
@@ -63,7 +66,7 @@ def mrkdwn_escape(text: str) -> str:
 
 def feed_mrkdwn(text: str) -> str:
     """Feed text for a mrkdwn field: cleaned, `& < >` escaped, formatting characters as look-alikes."""
-    escaped = mrkdwn_escape(clean(text).translate(_LOOKALIKES))
+    escaped = mrkdwn_escape(_SHORTCODE.sub("\u2236", clean(text).translate(_LOOKALIKES)))
     return _LEADING_QUOTE.sub(lambda m: m.group(1) + SHY + m.group(2), escaped)
 
 

@@ -19,8 +19,8 @@ FORMATTING = "*bold* _x_ ~x~ `code`"
 MARKUP = "</a><b>&amp;"
 
 HOSTILE_TITLE = f"Caesar Act {' '.join(MENTIONS)} {DISGUISED_LINK} {FORMATTING} {MARKUP} {RLO}reversed"
-HOSTILE_SUMMARY = f"{RLO}The Caesar Act stays {MENTIONS[0]} *now* &lt;b&gt; {LRE}embedded"
-HOSTILE_SOURCE = f"Wire {MENTIONS[1]} *bold* </i>{RLO}"
+HOSTILE_SUMMARY = f"{RLO}The Caesar Act stays {MENTIONS[0]} *now* &lt;b&gt; {LRE}embedded :white_check_mark::flag-sy:"
+HOSTILE_SOURCE = f"Wire {MENTIONS[1]} *bold* </i>{RLO} :skull:"
 LONG_LINK = "https://e.org/" + "a" * 5990  # 6,004 characters
 HOSTILE_LINK = "https://e.org/x?a=1&b=<2>|3\"4"  # every character that could end a link early
 HUGE_TITLE = "Caesar Act & <b> " * 6000  # about 100 KB

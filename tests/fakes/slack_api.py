@@ -41,14 +41,19 @@ _OWN_SEQUENCE = re.compile(r"<(?:https?://[^\s<>|]+\|[^<>|]*|https?://[^\s<>|]+|
 _ENTITY = re.compile(r"&(?:amp|lt|gt);")
 
 
+_SHORTCODE = re.compile(r":[a-z0-9_+'\-]+:", re.IGNORECASE)  # what Slack draws as an emoji
+
+
 def mrkdwn_injections(text: str) -> list[str]:
     """What in a mrkdwn text Slack would read as markup no feed may write: `<…>` sequences other than the bot's own
     links and channel references (mentions `<!channel>` `<@U…>`, disguised links), stray `<` or `>` (but the
-    bot's own quote, "> " at a line's start), and `&` that starts no entity. Empty when the text is safe."""
+    bot's own quote, "> " at a line's start), `&` that starts no entity, and emoji shortcodes (`:skull:`). Empty
+    when the text is safe."""
     problems = []
     rest = _OWN_SEQUENCE.sub("", text)
     problems += [f"unescaped {c!r} in {text[:80]!r}" for c in "<>" if c in rest]
     problems += [f"bare '&' in {text[:80]!r}" for _ in range(rest.count("&") - len(_ENTITY.findall(rest)))]
+    problems += [f"emoji shortcode {m.group(0)!r} in {text[:80]!r}" for m in _SHORTCODE.finditer(rest)]
     return problems
 
 

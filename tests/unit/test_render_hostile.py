@@ -81,8 +81,8 @@ def test_composed_alert_carries_clean_bounded_feed_text():
     for text in (alert.headline, alert.snippet, alert.source):
         assert not any(c in text for c in BIDI)
     assert alert.headline.startswith("Caesar Act <!channel>") and len(alert.headline) <= 160
-    assert alert.snippet == "The Caesar Act stays <!channel> *now* &lt;b&gt; embedded"
-    assert alert.source == "Wire <!here> *bold* </i>"
+    assert alert.snippet == "The Caesar Act stays <!channel> *now* &lt;b&gt; embedded :white_check_mark::flag-sy:"
+    assert alert.source == "Wire <!here> *bold* </i> :skull:"
     assert alert.link == "https://e.org/x?a=1&b=%3C2%3E|3%224"  # what may never be raw in a URL, encoded
     huge = hostile_alert(title=HUGE_TITLE)
     assert len(huge.headline) <= 160 and huge.headline.endswith("…")
@@ -106,6 +106,10 @@ def test_composed_alert_carries_clean_bounded_feed_text():
     ("> not a quote", "\u00ad&gt; not a quote"),
     (f"left {RLO}right", "left right"),
     ("line\nbreak", "line break"),
+    (":white_check_mark: Verified :flag-sy: :+1::skin-tone-2:", "\u2236white\u02cdcheck\u02cdmark: Verified "
+     "\u2236flag-sy: \u2236+1:\u2236skin-tone-2:"),
+    # prose keeps its colons; a time followed by a colon looks like :30: (:100: is an emoji) and is neutralised
+    ("Geneva: talks at 11:00, 10:30: vote", "Geneva: talks at 11:00, 10\u223630: vote"),
 ])
 def test_feed_text_in_mrkdwn_is_escaped_and_neutralised(feed, shown):
     assert feed_mrkdwn(feed) == shown
@@ -131,8 +135,10 @@ def test_slack_blocks_escape_every_field_of_a_hostile_alert():
     assert headline == ("*Caesar Act &lt;!channel&gt; &lt;!here&gt; &lt;!everyone&gt; &lt;@U123&gt; "
                         "&lt;!subteam^S123&gt; &lt;#C123&gt; &lt;https://evil.example|click&gt; \u2217bold\u2217 "
                         "\u02cdx\u02cd \u223cx\u223c \u02cbcode\u02cb &lt;/a&gt;&lt;b&gt;&amp;amp; reversed*")
-    assert blocks[2]["elements"][0]["text"] == "Source: Wire &lt;!here&gt; \u2217bold\u2217 &lt;/i&gt; · 2026-11-28 09:15"
-    assert blocks[4]["text"]["text"] == "> The Caesar Act stays &lt;!channel&gt; \u2217now\u2217 &amp;lt;b&amp;gt; embedded"
+    assert blocks[2]["elements"][0]["text"] == ("Source: Wire &lt;!here&gt; \u2217bold\u2217 &lt;/i&gt; \u2236skull: · "
+                                                "2026-11-28 09:15")  # no emoji drawn from a feed's shortcode
+    assert blocks[4]["text"]["text"] == ("> The Caesar Act stays &lt;!channel&gt; \u2217now\u2217 &amp;lt;b&amp;gt; "
+                                         "embedded \u2236white\u02cdcheck\u02cdmark:\u2236flag-sy:")
     assert blocks[5]["text"]["text"] == "<https://e.org/x?a=1&amp;b=%3C2%3E%7C3%224|Read>"
     for kind, text in texts_of({"blocks": blocks}):
         if kind == "mrkdwn":
@@ -213,9 +219,9 @@ def test_telegram_html_escapes_every_field_exactly_once():
         "<b>Caesar Act &lt;!channel&gt; &lt;!here&gt; &lt;!everyone&gt; &lt;@U123&gt; &lt;!subteam^S123&gt; "
         "&lt;#C123&gt; &lt;https://evil.example|click&gt; *bold* _x_ ~x~ `code` &lt;/a&gt;&lt;b&gt;&amp;amp; "
         "reversed</b>\n"
-        "Source: Wire &lt;!here&gt; *bold* &lt;/i&gt; · 2026-11-28 09:15\n"
+        "Source: Wire &lt;!here&gt; *bold* &lt;/i&gt; :skull: · 2026-11-28 09:15\n"
         "Mentions: Caesar Act\n"
-        "<i>“The Caesar Act stays &lt;!channel&gt; *now* &amp;lt;b&amp;gt; embedded”</i>\n"
+        "<i>“The Caesar Act stays &lt;!channel&gt; *now* &amp;lt;b&amp;gt; embedded :white_check_mark::flag-sy:”</i>\n"
         '<a href="https://e.org/x?a=1&amp;b=%3C2%3E|3%224">Read</a>')
     visible, entities = parse_html(html)
     assert "</a><b>&amp; reversed" in visible and MENTIONS[0] in visible  # shown as the feed wrote it
