@@ -145,7 +145,7 @@ class Settings(_Strict):
     # the compiled rules cached by content hash; None: $XDG_CACHE_HOME/rasad (~/.cache/rasad); "": no cache
     rules_cache: str | None = None
     # where items are matched: inline (this process), process (a child process: a rules reload never holds the
-    # event loop), auto (a child process from 20,000 aliases on)
+    # event loop), auto (a child process from 10,000 aliases on)
     matching: Literal["auto", "process", "inline"] = "auto"
     sources: str | None = None  # the source directory; default: the shipped sources/directory.yaml
     rsshub: str | None = None  # an RSSHub instance (https://rsshub.example.org) for `route:` feeds

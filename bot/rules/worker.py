@@ -36,7 +36,9 @@ from bot.model import Match, Target
 
 log = logging.getLogger(__name__)
 
-PROCESS_ABOVE = 20_000  # ``matching: auto``: a child process from this many aliases on
+# ``matching: auto``: a child process from this many aliases (automaton keys, as the start-up log counts them);
+# measured inline, a reload stalls the loop 9-32 ms for the shipped catalogue (7,566), 39-55 ms at about 13,000
+PROCESS_ABOVE = 10_000
 READY_TIMEOUT = 600.0  # seconds for a child to load its rules
 REQUEST_TIMEOUT = 120.0  # seconds for one answer
 _LENGTH = struct.Struct(">Q")
