@@ -273,3 +273,23 @@ async def test_the_child_gets_no_secret(rules: Path, tmp_path: Path, monkeypatch
         assert b"secret-token-value" not in environ and b"password" not in environ
     finally:
         await holder.close()
+
+
+async def test_replaced_rules_are_freed_off_the_loop_once_nothing_reads_them(rules: Path, tmp_path: Path) -> None:
+    import weakref
+
+    holder = RulesHolder(rules, tmp_path / "cache", matching="process")
+    try:
+        held = holder.rule_set  # a delivery pass that took the rules before the swap
+        size = len(held.entities)
+        _rename_caesar(rules)
+        assert (await holder.reload_if_changed()).changed
+        assert not (await holder.reload_if_changed()).changed  # a check that tries to free the old rules
+        assert len(held.entities) == size and "caesar-act" in held.entities  # still read: left whole
+        gone = weakref.ref(held)
+        del held
+        assert not (await holder.reload_if_changed()).changed
+        assert gone() is None  # nothing read them any more: emptied in a thread, then freed
+        assert len(holder.rule_set.entities) == size  # the rules in force are untouched
+    finally:
+        await holder.close()
