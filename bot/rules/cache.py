@@ -5,8 +5,8 @@ the name resolver come back as they were built. A cache that is missing, corrupt
 ignored with one log line; it never stops the rules from loading.
 
 A cache file holds two pickles: a :class:`Header` (the entities and watchlists, without the automaton) and then the
-matcher and resolver. A process
-whose matching runs in a child (bot/rules/worker.py) reads only the header; the child reads both.
+matcher and resolver. A process whose matching runs in a child (bot/rules/worker.py) reads only the header; the
+child reads both.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from functools import cache
 from pathlib import Path
@@ -55,6 +57,21 @@ class Compiled:
         return self.matcher.catalog.size if self.matcher is not None else 0
 
 
+@contextmanager
+def _long_lived() -> Iterator[None]:
+    """Millions of long-lived objects are made: no collection meanwhile (twice as fast), then frozen out of the
+    collector's sight before it runs again — else the objects allocated meanwhile trigger a full collection that
+    holds the GIL, so the event loop."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if collecting:
+            gc.enable()
+
+
 _FIELDS = tuple(f.name for f in fields(Entity))
 CHUNK = 1_000  # entities per pickled chunk of the header
 
@@ -83,17 +100,11 @@ class Header:
     def rule_set(self) -> RuleSet:
         """The entities and watchlists, one chunk at a time with the GIL let go in between (call it in a thread)."""
         entities: dict[str, Entity] = {}
-        collecting = gc.isenabled()
-        gc.disable()  # no collection of the objects being made (a full one holds the GIL); frozen once made
-        try:
+        with _long_lived():
             for chunk in self.entity_chunks:
                 for row in pickle.loads(chunk):
                     entities[row[0]] = Entity(*row)
                 time.sleep(0)  # let the event loop's thread run
-        finally:
-            gc.freeze()
-            if collecting:
-                gc.enable()
         return RuleSet(entities, dict(self.watchlist_map))
 
 
@@ -125,10 +136,8 @@ def cache_file(rules_dir: Path, cache_dir: Path) -> Path:
 
 def _load(path: Path, header_only: bool) -> Header | tuple[Header, Matcher, Resolver] | bool:
     """The header (and body) of a cache file; False when there is none; True when it was bad (and logged)."""
-    collecting = gc.isenabled()
-    gc.disable()  # millions of small objects: without collections in between, twice as fast
     try:
-        with path.open("rb") as f:
+        with _long_lived(), path.open("rb") as f:
             unpickler = pickle.Unpickler(f)
             header = unpickler.load()
             if not isinstance(header, Header):
@@ -144,12 +153,6 @@ def _load(path: Path, header_only: bool) -> Header | tuple[Header, Matcher, Reso
     except Exception as exc:  # noqa: BLE001 - a bad cache is only a slower start
         log.warning("rules cache %s ignored (%s: %s)", path, type(exc).__name__, exc)
         return True
-    finally:
-        # what was loaded is long-lived: out of the collector's sight before it runs again, else the hundreds of
-        # thousands of objects allocated meanwhile trigger a full collection that holds the GIL (the event loop)
-        gc.freeze()
-        if collecting:
-            gc.enable()
 
 
 def _read(path: Path) -> Compiled | bool:
