@@ -8,6 +8,7 @@ import asyncio
 import os
 import shutil
 import signal
+import weakref
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,14 @@ QUERIES = ["قانون قيصر", "Assad", "2254", "وبقانون قيصر", "c
 @pytest.fixture
 def rules(tmp_path: Path) -> Path:
     return Path(shutil.copytree(RULES, tmp_path / "rules"))
+
+
+@pytest.fixture
+async def holder(rules: Path, tmp_path: Path):
+    """The rules of ``rules`` matched in a child process (started on first use or by ``warm``); closed after."""
+    holder = RulesHolder(rules, tmp_path / "cache", matching="process")
+    yield holder
+    await holder.close()
 
 
 def _exited(pid: int) -> bool:
@@ -61,25 +70,21 @@ def _rename_caesar(rules: Path) -> None:
     laws.write_text(laws.read_text(encoding="utf-8").replace("Caesar Law]", "Caesar Statute]"), encoding="utf-8")
 
 
-async def test_the_child_matches_and_resolves_as_this_process_does(rules: Path, tmp_path: Path) -> None:
-    holder = RulesHolder(rules, tmp_path / "cache", matching="process")
-    try:
-        in_force = holder.in_force()
-        assert in_force.worker is not None and in_force.worker.pid is None  # started on first use
-        assert type(holder.rule_set) is RuleSet and not isinstance(holder.rule_set, Matcher)  # no automaton here
-        inline = build(rules)
-        assert inline.matcher is not None and inline.resolver is not None
-        texts = TEXTS + [" ، ".join(e.names.values()) for e in inline.matcher.entities.values()]
-        got = await in_force.match(texts)
-        assert got == [inline.matcher.match_text(t) for t in texts]
-        assert sum(len(m.mentions) for m in got) > len(texts)
-        resolver = holder.current()[1]
-        for query in QUERIES:
-            assert await resolver.lookup(query) == inline.resolver.resolve(query), query
-        assert holder.rule_set.entities.keys() == inline.matcher.entities.keys()
-        assert in_force.worker.started == 1
-    finally:
-        await holder.close()
+async def test_the_child_matches_and_resolves_as_this_process_does(rules: Path, holder: RulesHolder) -> None:
+    in_force = holder.in_force()
+    assert in_force.worker is not None and in_force.worker.pid is None  # started on first use
+    assert type(holder.rule_set) is RuleSet and not isinstance(holder.rule_set, Matcher)  # no automaton here
+    inline = build(rules)
+    assert inline.matcher is not None and inline.resolver is not None
+    texts = TEXTS + [" ، ".join(e.names.values()) for e in inline.matcher.entities.values()]
+    got = await in_force.match(texts)
+    assert got == [inline.matcher.match_text(t) for t in texts]
+    assert sum(len(m.mentions) for m in got) > len(texts)
+    resolver = holder.current()[1]
+    for query in QUERIES:
+        assert await resolver.lookup(query) == inline.resolver.resolve(query), query
+    assert holder.rule_set.entities.keys() == inline.matcher.entities.keys()
+    assert in_force.worker.started == 1
 
 
 async def test_the_cache_header_holds_the_rules_without_the_automaton(rules: Path, tmp_path: Path,
@@ -103,99 +108,79 @@ async def test_auto_keeps_a_small_catalogue_in_this_process(rules: Path, tmp_pat
 
 
 async def test_a_reload_swaps_in_a_ready_child_and_retires_the_old_after_its_last_answer(rules: Path,
-                                                                                        tmp_path: Path) -> None:
-    holder = RulesHolder(rules, tmp_path / "cache", matching="process")
-    try:
-        await holder.warm()
-        old = holder.in_force()
-        assert old.worker is not None and old.worker.pid is not None
-        old_pid = old.worker.pid
-        before = "Lawmakers renewed the Caesar Law."
-        after = "Lawmakers renewed the Caesar Statute."
-        # requests in flight on the old child while the rules change: it is paused until the swap is done
-        os.kill(old_pid, signal.SIGSTOP)
-        in_flight = asyncio.create_task(old.match([before] * 20_000))
-        waiting = asyncio.create_task(old.match([before]))  # made before the reload, queued behind the first
-        await asyncio.sleep(0.05)
-        _rename_caesar(rules)
-        assert (await holder.reload_if_changed()).changed
-        assert not in_flight.done() and not waiting.done()
-        os.kill(old_pid, signal.SIGCONT)
-        new = holder.in_force()
-        assert new.worker is not None and new.worker.pid is not None and new.worker.pid != old_pid
-        answered = await in_flight
-        assert len(answered) == 20_000 and answered[0].entity_ids == ("caesar-act",)  # the old rules' answer
-        assert (await waiting)[0].entity_ids == ("caesar-act",)
-        assert await _eventually_exited(old_pid)
-        with pytest.raises(WorkerError):
-            await old.match([before])  # retired: no new request
-        assert (await new.match([before, after]))[0].mentions == ()
-        assert (await new.match([after]))[0].entity_ids == ("caesar-act",)
-        assert type(holder.rule_set) is RuleSet
-    finally:
-        await holder.close()
+                                                                                        holder: RulesHolder) -> None:
+    await holder.warm()
+    old = holder.in_force()
+    assert old.worker is not None and old.worker.pid is not None
+    old_pid = old.worker.pid
+    before = "Lawmakers renewed the Caesar Law."
+    after = "Lawmakers renewed the Caesar Statute."
+    # requests in flight on the old child while the rules change: it is paused until the swap is done
+    os.kill(old_pid, signal.SIGSTOP)
+    in_flight = asyncio.create_task(old.match([before] * 20_000))
+    waiting = asyncio.create_task(old.match([before]))  # made before the reload, queued behind the first
+    await asyncio.sleep(0.05)
+    _rename_caesar(rules)
+    assert (await holder.reload_if_changed()).changed
+    assert not in_flight.done() and not waiting.done()
+    os.kill(old_pid, signal.SIGCONT)
+    new = holder.in_force()
+    assert new.worker is not None and new.worker.pid is not None and new.worker.pid != old_pid
+    answered = await in_flight
+    assert len(answered) == 20_000 and answered[0].entity_ids == ("caesar-act",)  # the old rules' answer
+    assert (await waiting)[0].entity_ids == ("caesar-act",)
+    assert await _eventually_exited(old_pid)
+    with pytest.raises(WorkerError):
+        await old.match([before])  # retired: no new request
+    assert (await new.match([before, after]))[0].mentions == ()
+    assert (await new.match([after]))[0].entity_ids == ("caesar-act",)
+    assert type(holder.rule_set) is RuleSet
 
 
-async def test_broken_rules_keep_the_child_of_the_last_good_rules(rules: Path, tmp_path: Path) -> None:
-    holder = RulesHolder(rules, tmp_path / "cache", matching="process")
-    try:
-        await holder.warm()
-        good = holder.in_force()
-        laws = rules / "entities" / "laws.yaml"
-        laws.write_text(laws.read_text(encoding="utf-8") + "  - {id: caesar-act, type: law}\n", encoding="utf-8")
-        broken = await holder.reload_if_changed()
-        assert broken.errors and not broken.changed
-        assert holder.in_force() is good and good.worker is not None and good.worker.pid is not None
-        assert (await good.match(["the Caesar Act"]))[0].entity_ids == ("caesar-act",)
-    finally:
-        await holder.close()
+async def test_broken_rules_keep_the_child_of_the_last_good_rules(rules: Path, holder: RulesHolder) -> None:
+    await holder.warm()
+    good = holder.in_force()
+    laws = rules / "entities" / "laws.yaml"
+    laws.write_text(laws.read_text(encoding="utf-8") + "  - {id: caesar-act, type: law}\n", encoding="utf-8")
+    broken = await holder.reload_if_changed()
+    assert broken.errors and not broken.changed
+    assert holder.in_force() is good and good.worker is not None and good.worker.pid is not None
+    assert (await good.match(["the Caesar Act"]))[0].entity_ids == ("caesar-act",)
 
 
-async def test_a_child_that_died_is_started_again(rules: Path, tmp_path: Path) -> None:
-    holder = RulesHolder(rules, tmp_path / "cache", matching="process")
-    try:
-        await holder.warm()
-        worker = holder.in_force().worker
-        assert worker is not None and worker.pid is not None
-        os.kill(worker.pid, signal.SIGKILL)
-        assert (await holder.in_force().match(["the Caesar Act"]))[0].entity_ids == ("caesar-act",)
-        assert worker.started == 2
-    finally:
-        await holder.close()
+async def test_a_child_that_died_is_started_again(holder: RulesHolder) -> None:
+    await holder.warm()
+    worker = holder.in_force().worker
+    assert worker is not None and worker.pid is not None
+    os.kill(worker.pid, signal.SIGKILL)
+    assert (await holder.in_force().match(["the Caesar Act"]))[0].entity_ids == ("caesar-act",)
+    assert worker.started == 2
 
 
-async def test_a_child_that_hangs_is_killed_and_replaced(rules: Path, tmp_path: Path, monkeypatch) -> None:
+async def test_a_child_that_hangs_is_killed_and_replaced(holder: RulesHolder, monkeypatch) -> None:
     monkeypatch.setattr(worker_module, "REQUEST_TIMEOUT", 1.0)
-    holder = RulesHolder(rules, tmp_path / "cache", matching="process")
-    try:
-        await holder.warm()
-        worker = holder.in_force().worker
-        assert worker is not None and worker.pid is not None
-        hung = worker.pid
-        os.kill(hung, signal.SIGSTOP)
-        assert (await holder.in_force().match(["the Caesar Act"]))[0].entity_ids == ("caesar-act",)
-        assert worker.started == 2 and worker.pid != hung and _exited(hung)
-        again = worker.pid
-        assert again is not None
-        os.kill(again, signal.SIGSTOP)  # and a request larger than the pipe holds: the write itself times out
-        texts = ["the Caesar Act " + "x" * 1000] * 500
-        assert (await holder.in_force().match(texts))[0].entity_ids == ("caesar-act",)
-        assert worker.started == 3 and _exited(again)
-    finally:
-        await holder.close()
+    await holder.warm()
+    worker = holder.in_force().worker
+    assert worker is not None and worker.pid is not None
+    hung = worker.pid
+    os.kill(hung, signal.SIGSTOP)
+    assert (await holder.in_force().match(["the Caesar Act"]))[0].entity_ids == ("caesar-act",)
+    assert worker.started == 2 and worker.pid != hung and _exited(hung)
+    again = worker.pid
+    assert again is not None
+    os.kill(again, signal.SIGSTOP)  # and a request larger than the pipe holds: the write itself times out
+    texts = ["the Caesar Act " + "x" * 1000] * 500
+    assert (await holder.in_force().match(texts))[0].entity_ids == ("caesar-act",)
+    assert worker.started == 3 and _exited(again)
 
 
-async def test_a_child_that_cannot_load_is_an_error_the_caller_sees(rules: Path, tmp_path: Path) -> None:
-    holder = RulesHolder(rules, tmp_path / "cache", matching="process")
-    try:
-        worker = holder.in_force().worker
-        assert worker is not None
-        worker.cache_file.unlink()  # gone: the child builds from the files, which are now broken
-        (rules / "entities" / "laws.yaml").write_text("entities: [", encoding="utf-8")
-        with pytest.raises(WorkerError, match="did not start"):
-            await holder.in_force().match(["the Caesar Act"])
-    finally:
-        await holder.close()
+async def test_a_child_that_cannot_load_is_an_error_the_caller_sees(rules: Path, holder: RulesHolder) -> None:
+    worker = holder.in_force().worker
+    assert worker is not None
+    worker.cache_file.unlink()  # gone: the child builds from the files, which are now broken
+    (rules / "entities" / "laws.yaml").write_text("entities: [", encoding="utf-8")
+    with pytest.raises(WorkerError, match="did not start"):
+        await holder.in_force().match(["the Caesar Act"])
 
 
 async def test_close_stops_the_child(rules: Path, tmp_path: Path) -> None:
@@ -275,21 +260,15 @@ async def test_the_child_gets_no_secret(rules: Path, tmp_path: Path, monkeypatch
         await holder.close()
 
 
-async def test_replaced_rules_are_freed_off_the_loop_once_nothing_reads_them(rules: Path, tmp_path: Path) -> None:
-    import weakref
-
-    holder = RulesHolder(rules, tmp_path / "cache", matching="process")
-    try:
-        held = holder.rule_set  # a delivery pass that took the rules before the swap
-        size = len(held.entities)
-        _rename_caesar(rules)
-        assert (await holder.reload_if_changed()).changed
-        assert not (await holder.reload_if_changed()).changed  # a check that tries to free the old rules
-        assert len(held.entities) == size and "caesar-act" in held.entities  # still read: left whole
-        gone = weakref.ref(held)
-        del held
-        assert not (await holder.reload_if_changed()).changed
-        assert gone() is None  # nothing read them any more: emptied in a thread, then freed
-        assert len(holder.rule_set.entities) == size  # the rules in force are untouched
-    finally:
-        await holder.close()
+async def test_replaced_rules_are_freed_off_the_loop_once_nothing_reads_them(rules: Path, holder: RulesHolder) -> None:
+    held = holder.rule_set  # a delivery pass that took the rules before the swap
+    size = len(held.entities)
+    _rename_caesar(rules)
+    assert (await holder.reload_if_changed()).changed
+    assert not (await holder.reload_if_changed()).changed  # a check that tries to free the old rules
+    assert len(held.entities) == size and "caesar-act" in held.entities  # still read: left whole
+    gone = weakref.ref(held)
+    del held
+    assert not (await holder.reload_if_changed()).changed
+    assert gone() is None  # nothing read them any more: emptied in a thread, then freed
+    assert len(holder.rule_set.entities) == size  # the rules in force are untouched
