@@ -155,7 +155,7 @@ def _load(path: Path, header_only: bool) -> Header | tuple[Header, Matcher, Reso
         return True
 
 
-def _read(path: Path) -> Compiled | bool:
+def read_cached(path: Path) -> Compiled | bool:
     """The cached rules; False when there are none; True when the entry was bad (and logged)."""
     loaded = _load(path, header_only=False)
     if isinstance(loaded, bool):
@@ -214,7 +214,7 @@ def compile_rules(rules_dir: Path, cache_dir: Path | None) -> Compiled:
         log.warning("rules cache not used (%s: %s)", type(exc).__name__, exc)
         return build(rules_dir)
     path = cache_dir / f"{PREFIX}{key}.pickle"
-    hit = _read(path)
+    hit = read_cached(path)
     if isinstance(hit, Compiled):
         return hit
     compiled = build(rules_dir)

@@ -263,9 +263,9 @@ def serve(cache_file: Path, rules_dir: Path) -> int:
     os.dup2(2, 1)  # anything printed goes to stderr: stdout carries frames only
     level = logging.getLevelName(os.environ.get("LOG_LEVEL", "WARNING").upper())
     setup_logging(max(level, logging.WARNING) if isinstance(level, int) else logging.WARNING)  # as the bot's
-    from bot.rules.cache import Compiled, _read, compile_rules
+    from bot.rules.cache import Compiled, compile_rules, read_cached
 
-    compiled = _read(cache_file)
+    compiled = read_cached(cache_file)
     if not isinstance(compiled, Compiled):  # gone or bad since the parent read its header: build from the files
         log.warning("rules cache %s unusable; compiling %s", cache_file, rules_dir)
         compiled = compile_rules(rules_dir, None)
